@@ -1,0 +1,117 @@
+//! Every way an auth request can fail, and the problem answer each one gets.
+//!
+//! Handlers return `Result<_, AuthError>`; this is the one place that decides status codes and
+//! stable `code`s. Storage and unexpected errors become an opaque 500 and are logged here, once,
+//! with their cause chain; nothing internal reaches the client.
+
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use platform::Problem;
+use platform::auth::TokenError;
+
+use crate::domain::ValidationError;
+
+/// Why a refresh token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshRefusal {
+    Unknown,
+    Expired,
+    Revoked,
+    /// A used token came back: its whole family was just revoked.
+    Reused,
+}
+
+impl RefreshRefusal {
+    fn detail(self) -> &'static str {
+        match self {
+            RefreshRefusal::Unknown => "The refresh token is not valid",
+            RefreshRefusal::Expired => "The refresh token has expired; log in again",
+            RefreshRefusal::Revoked => "The session was ended; log in again",
+            RefreshRefusal::Reused => {
+                "The refresh token was already used; the session has been ended; log in again"
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    #[error("the username is taken")]
+    UsernameTaken,
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    #[error("too many failed login attempts")]
+    TooManyAttempts { retry_after_secs: u64 },
+    #[error("refresh token refused: {0:?}")]
+    InvalidRefreshToken(RefreshRefusal),
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// A valid token whose account has been deleted.
+    #[error("the token's account no longer exists")]
+    UnknownAccount,
+    /// An answer already decided elsewhere (an extractor's rejection).
+    #[error("{0}")]
+    Problem(Box<Problem>),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<Problem> for AuthError {
+    fn from(problem: Problem) -> Self {
+        AuthError::Problem(Box::new(problem))
+    }
+}
+
+impl AuthError {
+    pub fn problem(self) -> Problem {
+        match self {
+            AuthError::Validation(error) => Problem::invalid_field(error.field, error.message),
+            AuthError::UsernameTaken => {
+                Problem::conflict("username_taken", "This username is already taken")
+            }
+            AuthError::InvalidCredentials => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "Unauthorized",
+            )
+            .detail("The username or password is incorrect"),
+            AuthError::TooManyAttempts { retry_after_secs } => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                "Too many requests",
+            )
+            .detail("Too many failed logins for this account from this address; retry later")
+            .retry_after(retry_after_secs),
+            AuthError::InvalidRefreshToken(reason) => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_refresh_token",
+                "Unauthorized",
+            )
+            .detail(reason.detail()),
+            AuthError::Token(error) => error.into(),
+            AuthError::UnknownAccount => Problem::unauthorized(
+                "invalid_token",
+                "The account this token was issued for no longer exists",
+            ),
+            AuthError::Problem(problem) => *problem,
+            AuthError::Database(error) => {
+                tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "database error");
+                Problem::internal()
+            }
+            AuthError::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "unexpected error");
+                Problem::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for AuthError {
+    fn into_response(self) -> Response {
+        self.problem().into_response()
+    }
+}

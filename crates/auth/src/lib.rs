@@ -1,0 +1,81 @@
+//! The auth service: accounts, passwords, and the tokens every other service trusts.
+//!
+//! Auth is the only service that knows passwords and holds signing keys. It issues short-lived
+//! EdDSA access tokens that any service verifies on its own against the published JWKS, and
+//! opaque refresh tokens that only auth can exchange, rotated on every use with reuse detection.
+//! The flows are in [`sessions`] and [`registration`], the HTTP surface in [`routes`], the keys
+//! in [`keys`], the input types in [`domain`], and the database in [`storage`].
+
+pub mod bootstrap;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod keys;
+pub mod passwords;
+pub mod registration;
+pub mod routes;
+pub mod sessions;
+pub mod state;
+pub mod storage;
+pub mod tokens;
+
+use anyhow::Context;
+use axum::Router;
+use platform::http::{Readiness, service_app};
+
+pub use bootstrap::admin_password_path;
+pub use config::Config;
+pub use error::AuthError;
+pub use state::AppState;
+
+/// Where and how auth runs, as the binary decides it.
+pub use platform::ServiceEnv as Env;
+
+use storage::Storage;
+
+/// The service's routes over `state`, without the common layers.
+pub fn router(state: AppState) -> Router {
+    routes::router().with_state(state)
+}
+
+/// Opens the database (running migrations), makes sure a signing key and the `admin` account
+/// exist, and returns the complete service, ready to serve.
+pub async fn app(config: &Config, env: &Env) -> anyhow::Result<Router> {
+    let storage = open_storage(config, env).await?;
+    let state = AppState::new(config, storage.clone()).await?;
+    state.keys.ensure_signing_key().await?;
+    bootstrap::ensure_admin(&state.storage, &state.passwords, config, env).await?;
+    let readiness = Readiness::new().database(storage.pool().clone());
+    Ok(service_app("auth", router(state), readiness))
+}
+
+/// Adds a new signing key, used for new tokens by every auth process within its reload delay;
+/// older keys stay published until their last token has expired. Returns the new key id.
+pub async fn rotate_key(config: &Config, env: &Env) -> anyhow::Result<String> {
+    let storage = open_storage(config, env).await?;
+    let retention = keys::retention(config.access_token_ttl(), config.signing_key_reload());
+    let kid = keys::rotate(&storage, retention).await;
+    storage.pool().close().await;
+    kid
+}
+
+async fn open_storage(config: &Config, env: &Env) -> anyhow::Result<Storage> {
+    let url = match &config.database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&env.data_dir).with_context(|| {
+                format!(
+                    "cannot create the data directory {}",
+                    env.data_dir.display()
+                )
+            })?;
+            platform::db::sqlite_url(&env.data_dir, "auth")
+        }
+    };
+    let storage = Storage::connect(&url, config.db_pool_size)
+        .await
+        .context("cannot open the auth database")?;
+    // The URL may carry a password: name the engine only.
+    tracing::debug!(engine = ?platform::db::Engine::of(&url)?, "opened the auth database");
+    Ok(storage)
+}

@@ -1,0 +1,94 @@
+//! Accounts: `POST /auth/register` (alias `/auth/signup`) and `GET /auth/me`.
+
+use axum::Router;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use http::{StatusCode, header};
+use platform::{AuthUser, Json, Role};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::domain::{NewAccount, Password, Profile, Username};
+use crate::error::AuthError;
+use crate::registration;
+use crate::state::AppState;
+use crate::storage::Account;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/register", post(register))
+        .route("/auth/signup", post(register))
+        .route("/auth/me", get(me))
+}
+
+/// The registration body. The seeds' French field names are accepted too.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterRequest {
+    username: String,
+    password: String,
+    email: Option<String>,
+    #[serde(alias = "prénom", alias = "prenom")]
+    first_name: Option<String>,
+    #[serde(alias = "nom")]
+    last_name: Option<String>,
+    #[serde(alias = "adresse")]
+    address: Option<String>,
+}
+
+impl TryFrom<RegisterRequest> for NewAccount {
+    type Error = AuthError;
+
+    fn try_from(body: RegisterRequest) -> Result<Self, Self::Error> {
+        Ok(NewAccount {
+            username: Username::parse(body.username)?,
+            password: Password::parse(body.password)?,
+            profile: Profile::parse(body.email, body.first_name, body.last_name, body.address)?,
+        })
+    }
+}
+
+/// An account as the API shows it: never a hash, never a profile detail.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountView {
+    pub id: Uuid,
+    pub username: String,
+    pub role: Role,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<Account> for AccountView {
+    fn from(account: Account) -> Self {
+        Self {
+            id: account.id,
+            username: account.username,
+            role: account.role,
+            created_at: account.created_at,
+        }
+    }
+}
+
+async fn register(
+    State(state): State<AppState>,
+    Json(body): Json<RegisterRequest>,
+) -> Result<impl IntoResponse, AuthError> {
+    let registration = registration::register(&state, body.try_into()?).await?;
+    let location = format!("/users/{}", registration.account.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(AccountView::from(registration.account)),
+    ))
+}
+
+async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<AccountView>, AuthError> {
+    let account = state
+        .storage
+        .find_account(user.id)
+        .await?
+        .ok_or(AuthError::UnknownAccount)?;
+    Ok(Json(account.into()))
+}

@@ -1,0 +1,24 @@
+//! The HTTP surface: one module per resource, each exporting its `router()`.
+//!
+//! Handlers stay thin: they parse the request into domain types, call the operation, and shape
+//! the answer. The paths are the public ones (`/auth/...`), identical behind the gateway.
+
+mod accounts;
+mod jwks;
+mod sessions;
+mod verify;
+
+use axum::Router;
+
+use crate::state::AppState;
+
+pub use accounts::AccountView;
+
+/// Every auth route, before the common layers of [`platform::http::service_app`].
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .merge(accounts::router())
+        .merge(sessions::router())
+        .merge(verify::router())
+        .merge(jwks::router())
+}

@@ -1,0 +1,194 @@
+//! Logging in, refreshing and logging out: the life of a session.
+//!
+//! A login checks the password (with the same cost whether or not the user exists), unless the
+//! (username, client IP) pair has failed too often lately, and starts a refresh-token family.
+//! A refresh exchanges a live token for a new pair; presenting a token that was already
+//! exchanged means two parties hold the session, so the whole family is revoked. A logout
+//! revokes the family of the caller's own token and ignores anyone else's.
+
+use std::net::IpAddr;
+
+use platform::AuthUser;
+use uuid::Uuid;
+
+use crate::domain::Username;
+use crate::error::{AuthError, RefreshRefusal};
+use crate::state::AppState;
+use crate::storage::{Account, RefreshTokenState, millis, now_millis};
+use crate::tokens::{NewRefreshToken, access_claims, hash_refresh_token, looks_like_refresh_token};
+
+/// Failed logins allowed per (username, client IP) within [`FAILURE_WINDOW_MS`].
+pub const MAX_FAILURES: usize = 5;
+
+/// The window failed logins are counted in: 15 minutes.
+pub const FAILURE_WINDOW_MS: i64 = 15 * 60 * 1000;
+
+/// Longest username kept as a throttling key (longer input cannot be a username anyway).
+const MAX_SUBJECT_CHARS: usize = 64;
+
+/// An access token with its refresh token, as the OAuth 2.0 token response carries them.
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPair")
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks a username and password and starts a session.
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    client_ip: IpAddr,
+) -> Result<TokenPair, AuthError> {
+    let subject: String = username
+        .chars()
+        .take(MAX_SUBJECT_CHARS)
+        .collect::<String>()
+        .to_lowercase();
+    let client_ip = client_ip.to_string();
+    let now = now_millis();
+    let window_start = now - FAILURE_WINDOW_MS;
+    let failures = state
+        .storage
+        .recent_failures(&subject, &client_ip, window_start, MAX_FAILURES as i64)
+        .await?;
+    if let Some(&oldest_counted) = failures.get(MAX_FAILURES - 1) {
+        // The lock lifts when the oldest of the last five failures leaves the window.
+        let wait_ms = (oldest_counted + FAILURE_WINDOW_MS - now).max(1000);
+        let retry_after_secs = u64::try_from(wait_ms).unwrap_or(1).div_ceil(1000);
+        return Err(AuthError::TooManyAttempts { retry_after_secs });
+    }
+
+    // A string that cannot be a username is an unknown user, not a 422: the answer must not
+    // tell which usernames exist, nor what shape they have.
+    let credentials = match Username::parse(username) {
+        Ok(username) => state.storage.find_credentials(&username.key()).await?,
+        Err(_) => None,
+    };
+    let matches = state
+        .passwords
+        .verify(
+            password,
+            credentials
+                .as_ref()
+                .map(|credentials| &credentials.password_hash),
+        )
+        .await?;
+    match credentials {
+        Some(credentials) if matches => {
+            state.storage.clear_failures(&subject, &client_ip).await?;
+            let pair = start_session(state, &credentials.account).await?;
+            tracing::info!(user_id = %credentials.account.id, "logged in");
+            Ok(pair)
+        }
+        _ => {
+            state
+                .storage
+                .record_failure(&subject, &client_ip, now, window_start)
+                .await?;
+            tracing::info!(client_ip = %client_ip, "login failed");
+            Err(AuthError::InvalidCredentials)
+        }
+    }
+}
+
+/// Exchanges a live refresh token for a new pair.
+pub async fn refresh(state: &AppState, refresh_token: &str) -> Result<TokenPair, AuthError> {
+    if !looks_like_refresh_token(refresh_token) {
+        return Err(AuthError::InvalidRefreshToken(RefreshRefusal::Unknown));
+    }
+    let token_hash = hash_refresh_token(refresh_token);
+    let successor = NewRefreshToken::generate()?;
+    let now = now_millis();
+    let expires_at = now.saturating_add(millis(state.settings.refresh_ttl));
+    let consumed = state
+        .storage
+        .rotate_token(&token_hash, &successor.hash, now, expires_at)
+        .await?;
+    let Some(consumed) = consumed else {
+        return Err(refused(state, &token_hash, now).await?);
+    };
+    // Read the account again: a role changed since the login applies from this token on.
+    let account = state
+        .storage
+        .find_account(consumed.user_id)
+        .await?
+        .ok_or(AuthError::UnknownAccount)?;
+    Ok(TokenPair {
+        access_token: access_token(state, &account).await?,
+        refresh_token: successor.token,
+        expires_in: state.settings.access_ttl.as_secs(),
+    })
+}
+
+/// Ends the session a refresh token belongs to, if it belongs to `user`; otherwise nothing.
+pub async fn logout(
+    state: &AppState,
+    user: &AuthUser,
+    refresh_token: &str,
+) -> Result<(), AuthError> {
+    if !looks_like_refresh_token(refresh_token) {
+        return Ok(());
+    }
+    let revoked = state
+        .storage
+        .revoke_family_of(&hash_refresh_token(refresh_token), user.id, now_millis())
+        .await?;
+    if revoked {
+        tracing::info!(user_id = %user.id, "logged out");
+    }
+    Ok(())
+}
+
+/// The error for a token that could not be consumed; a replay revokes its family first.
+async fn refused(state: &AppState, token_hash: &str, now: i64) -> Result<AuthError, AuthError> {
+    let reason = match state.storage.inspect_token(token_hash, now).await? {
+        RefreshTokenState::AlreadyUsed { family_id, user_id } => {
+            state.storage.revoke_family(family_id, now).await?;
+            warn_reuse(family_id, user_id);
+            RefreshRefusal::Reused
+        }
+        RefreshTokenState::FamilyRevoked => RefreshRefusal::Revoked,
+        RefreshTokenState::Expired => RefreshRefusal::Expired,
+        RefreshTokenState::Unknown => RefreshRefusal::Unknown,
+    };
+    Ok(AuthError::InvalidRefreshToken(reason))
+}
+
+fn warn_reuse(family_id: Uuid, user_id: Uuid) {
+    tracing::warn!(
+        %family_id,
+        %user_id,
+        "a used refresh token was presented again; the session has been revoked"
+    );
+}
+
+async fn start_session(state: &AppState, account: &Account) -> Result<TokenPair, AuthError> {
+    let now = now_millis();
+    state.storage.prune_sessions(account.id, now).await?;
+    let refresh = NewRefreshToken::generate()?;
+    let expires_at = now.saturating_add(millis(state.settings.refresh_ttl));
+    state
+        .storage
+        .start_family(account.id, &refresh.hash, now, expires_at)
+        .await?;
+    Ok(TokenPair {
+        access_token: access_token(state, account).await?,
+        refresh_token: refresh.token,
+        expires_in: state.settings.access_ttl.as_secs(),
+    })
+}
+
+async fn access_token(state: &AppState, account: &Account) -> Result<String, AuthError> {
+    let claims = access_claims(&state.settings.issuer, account, state.settings.access_ttl);
+    Ok(state.keys.sign(&claims).await?)
+}

@@ -1,0 +1,68 @@
+//! What every handler shares: storage, the password hasher, the key ring, the token verifier
+//! and the settings that shape tokens.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRef;
+use platform::Verifier;
+
+use crate::config::Config;
+use crate::keys::{KeyRing, LocalKeys};
+use crate::passwords::Passwords;
+use crate::storage::Storage;
+
+/// Token settings, fixed at start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub issuer: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+}
+
+/// The router's state; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub storage: Storage,
+    pub passwords: Arc<Passwords>,
+    pub keys: Arc<KeyRing>,
+    /// Checks access tokens against this service's own key store, for [`platform::AuthUser`].
+    pub verifier: Arc<Verifier>,
+    pub settings: Arc<Settings>,
+}
+
+impl AppState {
+    /// Builds the state over an opened database; computes the dummy password hash, so it takes
+    /// as long as one hash.
+    pub async fn new(config: &Config, storage: Storage) -> anyhow::Result<Self> {
+        let passwords = Arc::new(Passwords::new(config.hash_concurrency()).await?);
+        let keys = Arc::new(KeyRing::new(
+            storage.clone(),
+            config.access_token_ttl(),
+            config.signing_key_reload(),
+        ));
+        // The key source is a local query, not a request to auth: no need to rate-limit
+        // refetches, and a key rotated by another process must verify at once.
+        let verifier = Arc::new(
+            Verifier::new(config.issuer.clone(), LocalKeys(keys.clone()))
+                .with_refetch_interval(Duration::ZERO),
+        );
+        Ok(Self {
+            storage,
+            passwords,
+            keys,
+            verifier,
+            settings: Arc::new(Settings {
+                issuer: config.issuer.clone(),
+                access_ttl: config.access_token_ttl(),
+                refresh_ttl: config.refresh_token_ttl(),
+            }),
+        })
+    }
+}
+
+impl FromRef<AppState> for Arc<Verifier> {
+    fn from_ref(state: &AppState) -> Self {
+        state.verifier.clone()
+    }
+}

@@ -1,0 +1,129 @@
+//! Accounts: who can log in, with which password hash and role.
+
+use platform::Role;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Storage, from_millis, now_millis, parse_uuid, to_millis};
+use crate::domain::{Profile, Username};
+use crate::error::AuthError;
+use crate::passwords::StoredHash;
+
+/// The unique constraint on lowercased usernames (its name in PostgreSQL, its column in SQLite).
+const USERNAME_CONSTRAINT: &str = "users_username_lower_key";
+const USERNAME_COLUMN: &str = "users.username_lower";
+
+/// An account as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: Uuid,
+    pub username: String,
+    pub role: Role,
+    pub created_at: OffsetDateTime,
+}
+
+/// An account with its password hash, for login only.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub account: Account,
+    pub password_hash: StoredHash,
+}
+
+fn account_from_row(row: &AnyRow) -> anyhow::Result<Account> {
+    let role: String = row.try_get("role")?;
+    Ok(Account {
+        id: parse_uuid(&row.try_get::<String, _>("id")?)?,
+        username: row.try_get("username")?,
+        role: Role::parse(&role)
+            .ok_or_else(|| anyhow::anyhow!("stored role {role:?} is unknown"))?,
+        created_at: from_millis(row.try_get("created_at")?)?,
+    })
+}
+
+impl Storage {
+    /// Stores a new account; a username already taken (in any case) is [`AuthError::UsernameTaken`].
+    pub async fn create_account(
+        &self,
+        username: &Username,
+        password_hash: &StoredHash,
+        role: Role,
+        profile: &Profile,
+    ) -> Result<Account, AuthError> {
+        let account = Account {
+            id: Uuid::now_v7(),
+            username: username.as_str().to_owned(),
+            role,
+            // Stored in milliseconds; answer exactly what a later read will show.
+            created_at: from_millis(now_millis())?,
+        };
+        let result = sqlx::query(
+            "INSERT INTO users \
+             (id, username, username_lower, password_hash, role, email, first_name, last_name, address, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(account.id.to_string())
+        .bind(username.as_str())
+        .bind(username.key())
+        .bind(password_hash.expose())
+        .bind(role.as_str())
+        .bind(profile.email.as_ref().map(|email| email.as_str().to_owned()))
+        .bind(profile.first_name.as_ref().map(|name| name.as_str().to_owned()))
+        .bind(profile.last_name.as_ref().map(|name| name.as_str().to_owned()))
+        .bind(profile.address.as_ref().map(|address| address.as_str().to_owned()))
+        .bind(to_millis(account.created_at))
+        .execute(&self.pool)
+        .await;
+        match result {
+            Ok(_) => Ok(account),
+            Err(error)
+                if platform::db::is_unique_violation(
+                    &error,
+                    USERNAME_CONSTRAINT,
+                    USERNAME_COLUMN,
+                ) =>
+            {
+                Err(AuthError::UsernameTaken)
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// Whether an account has this lowercased username.
+    pub async fn username_exists(&self, username_lower: &str) -> Result<bool, AuthError> {
+        let row = sqlx::query("SELECT 1 AS found FROM users WHERE username_lower = $1")
+            .bind(username_lower)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
+    /// The account and hash for a lowercased username, if it exists.
+    pub async fn find_credentials(
+        &self,
+        username_lower: &str,
+    ) -> Result<Option<Credentials>, AuthError> {
+        let row = sqlx::query(
+            "SELECT id, username, role, created_at, password_hash FROM users WHERE username_lower = $1",
+        )
+        .bind(username_lower)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        Ok(Some(Credentials {
+            account: account_from_row(&row)?,
+            password_hash: StoredHash::new(row.try_get::<String, _>("password_hash")?),
+        }))
+    }
+
+    pub async fn find_account(&self, id: Uuid) -> Result<Option<Account>, AuthError> {
+        let row = sqlx::query("SELECT id, username, role, created_at FROM users WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(account_from_row).transpose()?)
+    }
+}

@@ -1,0 +1,16 @@
+//! The auth service's HTTP API, tested against the real service on a real port.
+//!
+//! Every test starts its own auth on port 0 over a fresh SQLite file in a temporary directory,
+//! and talks to it with an ordinary HTTP client, as the gateway and users do. One binary for
+//! all areas keeps link time down; each area is a module.
+
+mod admin;
+mod helpers;
+mod jwks_and_rotation;
+mod login;
+mod logout;
+mod me;
+mod refresh;
+mod register;
+mod requests;
+mod verify;

@@ -1,0 +1,109 @@
+//! Everything the gateway itself can answer instead of a service, as problem details.
+//!
+//! The rule the seeds broke and this enum exists to keep: a failure upstream is never a 200 and
+//! never a 500. A client (the web UI's "order placed") must be able to tell "the service said
+//! no" from "the service could not be reached" (503, retry later) from "it did not answer in
+//! time" (504, the outcome is unknown).
+
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use platform::Problem;
+use platform::auth::TokenError;
+
+/// Why the gateway answered a request itself.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The token is missing or not a valid access token (401), or the keys to check it could
+    /// not be fetched (503).
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The request body is over the 1 MiB limit.
+    #[error("request body over the limit")]
+    PayloadTooLarge,
+    /// The route exists but no instance of its service is configured.
+    #[error("no instance of {0} is configured")]
+    NotConfigured(&'static str),
+    /// Methods the gateway never forwards (CONNECT, TRACE).
+    #[error("method not forwarded")]
+    MethodNotAllowed,
+    /// No instance accepted a connection.
+    #[error("{0} is unavailable")]
+    Unavailable(&'static str),
+    /// The instance did not send response headers within the upstream timeout.
+    #[error("{0} timed out")]
+    Timeout(&'static str),
+    /// The connection broke or the answer was not HTTP.
+    #[error("{0} sent no valid response")]
+    BadGateway(&'static str),
+    /// A bug in the gateway; the cause is logged where it happens.
+    #[error("internal error")]
+    Internal,
+}
+
+impl From<GatewayError> for Problem {
+    fn from(error: GatewayError) -> Self {
+        match error {
+            GatewayError::Token(error) => error.into(),
+            GatewayError::PayloadTooLarge => platform::json::payload_too_large(),
+            GatewayError::NotConfigured(service) => {
+                Problem::new(StatusCode::NOT_FOUND, "not_found", "Not found")
+                    .detail(format!(
+                        "No instance of the {service} service is configured"
+                    ))
+                    .with("service", service)
+            }
+            GatewayError::MethodNotAllowed => Problem::method_not_allowed(),
+            GatewayError::Unavailable(service) => Problem::service_unavailable(
+                "service_unavailable",
+                format!("The {service} service is unavailable; retry shortly"),
+            )
+            .with("service", service),
+            GatewayError::Timeout(service) => Problem::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "gateway_timeout",
+                "Gateway timeout",
+            )
+            .detail(format!(
+                "The {service} service did not answer in time; the outcome is unknown"
+            ))
+            .with("service", service),
+            GatewayError::BadGateway(service) => {
+                Problem::new(StatusCode::BAD_GATEWAY, "bad_gateway", "Bad gateway")
+                    .detail(format!("The {service} service did not answer properly"))
+                    .with("service", service)
+            }
+            GatewayError::Internal => Problem::internal(),
+        }
+    }
+}
+
+impl IntoResponse for GatewayError {
+    fn into_response(self) -> Response {
+        Problem::from(self).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_failures_are_never_200_or_500() {
+        for (error, status) in [
+            (GatewayError::Unavailable("orders"), 503),
+            (GatewayError::Timeout("orders"), 504),
+            (GatewayError::BadGateway("orders"), 502),
+            (GatewayError::NotConfigured("orders"), 404),
+            (GatewayError::PayloadTooLarge, 413),
+            (GatewayError::Token(TokenError::Expired), 401),
+        ] {
+            assert_eq!(Problem::from(error).status().as_u16(), status);
+        }
+    }
+
+    #[test]
+    fn unavailable_asks_to_retry_later() {
+        let response = GatewayError::Unavailable("orders").into_response();
+        assert!(response.headers().contains_key(http::header::RETRY_AFTER));
+    }
+}

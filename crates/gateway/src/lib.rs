@@ -1,0 +1,65 @@
+//! The gateway: microshop's single entry point.
+//!
+//! Clients talk to one address; the gateway decides which service answers, by path prefix
+//! ([`routes`]), and forwards the request to one of that service's instances in turn
+//! ([`Upstreams`]). On the way it enforces what must hold at the edge whatever the service
+//! behind does: a valid access token on every non-public route (verified once and cached until it
+//! expires), no client-forged identity headers, the 1 MiB body limit, and honest failures (503 when
+//! a service is down, 504 when it is too slow, never a 200 or a 500 for either).
+//!
+//! The services verify tokens themselves as well; the gateway's check only keeps bad requests from
+//! ever reaching them.
+
+pub mod config;
+pub mod error;
+pub mod upstreams;
+
+mod access;
+mod limit;
+mod proxy;
+mod routes;
+
+use std::sync::Arc;
+
+use platform::Verifier;
+use platform::http::{Readiness, service_app};
+
+pub use config::Config;
+pub use error::GatewayError;
+pub use upstreams::{Instance, SERVICES, UpstreamError, UpstreamSpec, Upstreams};
+
+/// The gateway's whole HTTP surface: the proxy routes, `/` (the web UI's place), `/health`
+/// (every upstream's readiness) and the common `/health/live`, `/health/ready`, `/metrics`.
+///
+/// Serve it with connect info (`platform::server::spawn` does) so `X-Forwarded-For` names the
+/// client.
+pub fn app(
+    config: &Config,
+    upstreams: Upstreams,
+    verifier: Arc<Verifier>,
+) -> anyhow::Result<axum::Router> {
+    let client = proxy::client(config.connect_timeout());
+    let proxy = Arc::new(proxy::Proxy {
+        client: client.clone(),
+        verifier,
+        upstream_timeout: config.upstream_timeout(),
+    });
+    for (service, instances) in upstreams.iter() {
+        tracing::debug!(service, ?instances, "gateway upstream");
+    }
+    let routes = routes::router(proxy, &upstreams, client);
+    // The gateway is ready as soon as it serves; its upstreams' state is `/health`'s business.
+    Ok(service_app("gateway", routes, Readiness::new()))
+}
+
+/// A verifier that fetches the signing keys from the first configured auth instance.
+pub fn verifier(config: &Config, upstreams: &Upstreams) -> anyhow::Result<Arc<Verifier>> {
+    let auth = upstreams
+        .instances("auth")
+        .first()
+        .ok_or_else(|| anyhow::anyhow!("the gateway needs an auth instance to verify tokens"))?;
+    Ok(Arc::new(Verifier::remote(
+        config.issuer.clone(),
+        auth.url(),
+    )))
+}

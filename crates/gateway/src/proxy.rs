@@ -1,0 +1,461 @@
+//! The forwarding hot path: check the token, pick an instance, stream the exchange through.
+//!
+//! Bodies are never buffered: the client's request body is handed to the upstream connection
+//! as it arrives (behind a 1 MiB counter), and the upstream's response body goes back to the
+//! client frame by frame, which is what lets Server-Sent Events and large downloads through.
+//! Connections to the services are pooled and kept alive, so a request normally costs no new
+//! TCP handshake. Only the response *headers* are waited for under the upstream timeout; a body
+//! may then stream for as long as it needs.
+//!
+//! Headers are forwarded as sent except for what a proxy must not pass on: hop-by-hop headers
+//! (RFC 9110 §7.6.1) and any client-sent `X-User-*` header, which a careless service might take
+//! for an identity the gateway vouched for.
+
+use std::error::Error as StdError;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{ConnectInfo, Request};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use http::header::{self, HeaderName, HeaderValue};
+use http::uri::PathAndQuery;
+use http::{HeaderMap, Method, Version};
+use http_body::Body as _;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use platform::auth::{Verifier, bearer_token};
+use platform::http::REQUEST_ID;
+use platform::json::MAX_BODY_BYTES;
+use tokio::time::Instant;
+
+use crate::access;
+use crate::error::GatewayError;
+use crate::limit::{self, BodyTooLarge, CappedBody};
+use crate::upstreams::{Balancer, Instance};
+
+/// The body type sent upstream: the client's body, cut off past the limit.
+pub(crate) type UpstreamBody = CappedBody;
+
+/// The pooled HTTP/1.1 client shared by every route (and the health probes).
+pub(crate) type HttpClient = Client<HttpConnector, UpstreamBody>;
+
+static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
+static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
+static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
+
+/// Builds the upstream client: connect timeout, no Nagle delay, TCP keep-alive, pooled idle
+/// connections reaped after a while so a restarted instance is not hit on a stale socket.
+pub(crate) fn client(connect_timeout: Duration) -> HttpClient {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(connect_timeout));
+    connector.set_nodelay(true);
+    connector.set_keepalive(Some(Duration::from_secs(30)));
+    connector.enforce_http(true);
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(30))
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .build(connector)
+}
+
+/// What every route shares: the client, the token verifier and the timeout.
+#[derive(Debug)]
+pub(crate) struct Proxy {
+    pub(crate) client: HttpClient,
+    pub(crate) verifier: Arc<Verifier>,
+    pub(crate) upstream_timeout: Duration,
+}
+
+/// Where one route sends its requests.
+#[derive(Debug)]
+pub(crate) struct Target {
+    pub(crate) service: &'static str,
+    /// `None` when the service has no configured instance (the route answers 404).
+    pub(crate) balancer: Option<Arc<Balancer>>,
+    /// The upstream path for a seed alias (`/login` → `/auth/login`); `None` forwards the path
+    /// unchanged.
+    pub(crate) rewrite: Option<&'static str>,
+}
+
+/// One route's handler state: one `Arc` clone per request.
+#[derive(Debug)]
+pub(crate) struct Forwarder {
+    pub(crate) proxy: Arc<Proxy>,
+    pub(crate) target: Target,
+}
+
+impl Forwarder {
+    pub(crate) async fn handle(self: Arc<Self>, request: Request) -> Response {
+        let (parts, body) = request.into_parts();
+        let mut body = Some(body);
+        let outcome = self.forward(parts, &mut body).await;
+        if let Some(unsent) = body {
+            // Refused before the body went anywhere: read it off the connection so the client
+            // gets to see the answer.
+            limit::linger(unsent);
+        }
+        match outcome {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
+        }
+    }
+
+    /// Forwards the request; takes `body` out of its slot only when it is sent upstream.
+    async fn forward(
+        &self,
+        mut parts: http::request::Parts,
+        body: &mut Option<Body>,
+    ) -> Result<Response, GatewayError> {
+        if parts.method == Method::CONNECT || parts.method == Method::TRACE {
+            return Err(GatewayError::MethodNotAllowed);
+        }
+        if !access::is_public(&parts.method, parts.uri.path()) {
+            let token = bearer_token(&parts)?;
+            self.proxy.verifier.verify(token).await?;
+        }
+        let declared = declared_length(&parts.headers);
+        if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+            return Err(GatewayError::PayloadTooLarge);
+        }
+        let target = &self.target;
+        let balancer = target
+            .balancer
+            .as_deref()
+            .ok_or(GatewayError::NotConfigured(target.service))?;
+
+        let path_and_query = match target.rewrite {
+            None => parts
+                .uri
+                .path_and_query()
+                .cloned()
+                .unwrap_or_else(|| PathAndQuery::from_static("/")),
+            Some(path) => rewritten(path, parts.uri.query())?,
+        };
+        let client_ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip());
+        let forwarded_host = parts.headers.get(header::HOST).cloned().or_else(|| {
+            let authority = parts.uri.authority()?;
+            HeaderValue::from_str(authority.as_str()).ok()
+        });
+        prepare_request_headers(&mut parts.headers, client_ip, forwarded_host);
+
+        let Some(body) = body.take() else {
+            return Err(GatewayError::Internal);
+        };
+        let bodyless = body.is_end_stream();
+        let (body, mut remainder) = if bodyless || declared.is_some() {
+            (CappedBody::within_limit(body), None)
+        } else {
+            let (body, remainder) = CappedBody::counted(body);
+            (body, Some(remainder))
+        };
+        // A request without a body can be replayed on another instance when one refuses the
+        // connection: nothing reached the service. A body is streamed once and cannot be.
+        let attempts = if bodyless { balancer.len() } else { 1 };
+        let mut body = Some(body);
+        let deadline = Instant::now() + self.proxy.upstream_timeout;
+        let method = parts.method;
+        let mut headers = parts.headers;
+        for attempt in 1..=attempts {
+            let instance = balancer.pick();
+            let last = attempt == attempts;
+            let request_headers = if last {
+                std::mem::take(&mut headers)
+            } else {
+                headers.clone()
+            };
+            let request_body = body
+                .take()
+                .unwrap_or_else(|| CappedBody::within_limit(Body::empty()));
+            let outgoing = outgoing_request(
+                method.clone(),
+                instance,
+                &path_and_query,
+                request_headers,
+                request_body,
+            )?;
+            let sent = tokio::time::timeout_at(deadline, self.proxy.client.request(outgoing)).await;
+            match sent {
+                Ok(Ok(response)) => return Ok(incoming_response(response)),
+                Ok(Err(error)) => {
+                    let failure = classify(target.service, instance, &error);
+                    match failure {
+                        GatewayError::Unavailable(_) if !last => continue,
+                        GatewayError::PayloadTooLarge => {
+                            if let Some(rest) =
+                                remainder.as_mut().and_then(|rest| rest.try_recv().ok())
+                            {
+                                limit::linger(rest);
+                            }
+                        }
+                        _ => {}
+                    }
+                    return Err(failure);
+                }
+                Err(_elapsed) => {
+                    tracing::warn!(
+                        service = target.service,
+                        instance = %instance,
+                        "upstream sent no response headers within the timeout"
+                    );
+                    count_failure(target.service, "timeout");
+                    return Err(GatewayError::Timeout(target.service));
+                }
+            }
+        }
+        // `attempts` is at least 1, so the loop always returns.
+        Err(GatewayError::Unavailable(target.service))
+    }
+}
+
+/// The `Content-Length` the client declared, if any.
+fn declared_length(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// The alias's target path with the client's query string kept.
+fn rewritten(path: &'static str, query: Option<&str>) -> Result<PathAndQuery, GatewayError> {
+    match query {
+        None => Ok(PathAndQuery::from_static(path)),
+        Some(query) => PathAndQuery::try_from(format!("{path}?{query}")).map_err(|error| {
+            tracing::error!(%error, "rewriting an alias produced an invalid path");
+            GatewayError::Internal
+        }),
+    }
+}
+
+fn outgoing_request(
+    method: Method,
+    instance: &Instance,
+    path_and_query: &PathAndQuery,
+    headers: HeaderMap,
+    body: CappedBody,
+) -> Result<http::Request<UpstreamBody>, GatewayError> {
+    let uri = instance.uri_for(path_and_query).map_err(|error| {
+        tracing::error!(%error, instance = %instance, "cannot build the upstream URI");
+        GatewayError::Internal
+    })?;
+    let mut request = http::Request::new(body);
+    *request.method_mut() = method;
+    *request.uri_mut() = uri;
+    // The upstream connection is HTTP/1.1 whatever the client spoke.
+    *request.version_mut() = Version::HTTP_11;
+    *request.headers_mut() = headers;
+    Ok(request)
+}
+
+fn incoming_response(response: http::Response<hyper::body::Incoming>) -> Response {
+    let mut response = response.map(Body::new);
+    strip_hop_by_hop(response.headers_mut());
+    response
+}
+
+/// Maps a client error to what the caller is told, logging the cause once.
+fn classify(
+    service: &'static str,
+    instance: &Instance,
+    error: &hyper_util::client::legacy::Error,
+) -> GatewayError {
+    if error.is_connect() {
+        tracing::warn!(service, instance = %instance, error = %chain(error), "upstream refused the connection");
+        count_failure(service, "connect");
+        return GatewayError::Unavailable(service);
+    }
+    let mut source: Option<&(dyn StdError + 'static)> = error.source();
+    while let Some(cause) = source {
+        if cause.is::<BodyTooLarge>() {
+            return GatewayError::PayloadTooLarge;
+        }
+        source = cause.source();
+    }
+    tracing::warn!(service, instance = %instance, error = %chain(error), "upstream exchange failed");
+    count_failure(service, "exchange");
+    GatewayError::BadGateway(service)
+}
+
+fn count_failure(service: &'static str, kind: &'static str) {
+    metrics::counter!("gateway_upstream_failures_total", "service" => service, "kind" => kind)
+        .increment(1);
+}
+
+/// `error: cause: cause`, since the client's errors say little at the top level.
+fn chain(error: &dyn StdError) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Strips what must not travel upstream and adds what the service needs to know.
+fn prepare_request_headers(
+    headers: &mut HeaderMap,
+    client_ip: Option<IpAddr>,
+    forwarded_host: Option<HeaderValue>,
+) {
+    let request_id = headers.get(&REQUEST_ID).cloned();
+    strip_hop_by_hop(headers);
+    // The gateway answered any `Expect: 100-continue` itself already.
+    headers.remove(header::EXPECT);
+    remove_prefixed(headers, |name| name.starts_with("x-user-"));
+
+    if let Some(ip) = client_ip {
+        let value = match headers.get(&X_FORWARDED_FOR) {
+            None => ip.to_string(),
+            Some(_) => {
+                let mut joined = String::new();
+                for value in headers.get_all(&X_FORWARDED_FOR) {
+                    if let Ok(text) = value.to_str() {
+                        joined.push_str(text);
+                        joined.push_str(", ");
+                    }
+                }
+                joined.push_str(&ip.to_string());
+                joined
+            }
+        };
+        if let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(value)) {
+            headers.insert(&X_FORWARDED_FOR, value);
+        }
+    }
+    // The gateway listens on plain HTTP; TLS, when there is any, ends in front of it.
+    headers.insert(&X_FORWARDED_PROTO, HeaderValue::from_static("http"));
+    if let Some(host) = forwarded_host {
+        headers.insert(&X_FORWARDED_HOST, host);
+    }
+    if let Some(request_id) = request_id {
+        headers.insert(&REQUEST_ID, request_id);
+    }
+}
+
+/// Removes hop-by-hop headers: `Connection` and every header it names, and the fixed list.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    if headers.contains_key(header::CONNECTION) {
+        let listed: Vec<HeaderValue> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .cloned()
+            .collect();
+        headers.remove(header::CONNECTION);
+        for value in &listed {
+            let Ok(text) = value.to_str() else { continue };
+            for name in text
+                .split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+            {
+                headers.remove(name);
+            }
+        }
+    }
+    headers.remove(&KEEP_ALIVE);
+    headers.remove(header::TE);
+    headers.remove(header::TRAILER);
+    headers.remove(header::TRANSFER_ENCODING);
+    headers.remove(header::UPGRADE);
+    remove_prefixed(headers, |name| name.starts_with("proxy-"));
+}
+
+/// Removes every header whose (lower-case) name matches; allocates only when one does.
+fn remove_prefixed(headers: &mut HeaderMap, matches: impl Fn(&str) -> bool) {
+    if !headers.keys().any(|name| matches(name.as_str())) {
+        return;
+    }
+    let doomed: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| matches(name.as_str()))
+        .cloned()
+        .collect();
+    for name in doomed {
+        headers.remove(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(
+                HeaderName::from_static(name),
+                HeaderValue::from_static(value),
+            );
+        }
+        map
+    }
+
+    #[test]
+    fn hop_by_hop_headers_and_the_ones_connection_names_are_removed() {
+        let mut map = headers(&[
+            ("connection", "X-Private, close"),
+            ("x-private", "1"),
+            ("keep-alive", "timeout=5"),
+            ("te", "trailers"),
+            ("trailer", "x-sum"),
+            ("transfer-encoding", "chunked"),
+            ("upgrade", "websocket"),
+            ("proxy-authorization", "Basic x"),
+            ("proxy-connection", "keep-alive"),
+            ("authorization", "Bearer t"),
+            ("accept", "*/*"),
+        ]);
+        strip_hop_by_hop(&mut map);
+        let mut left: Vec<_> = map.keys().map(HeaderName::as_str).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["accept", "authorization"]);
+    }
+
+    #[test]
+    fn identity_headers_from_clients_never_pass() {
+        let mut map = headers(&[
+            ("x-user-id", "0190"),
+            ("x-user-role", "admin"),
+            ("x-request-id", "abc"),
+        ]);
+        prepare_request_headers(&mut map, Some(IpAddr::from([10, 0, 0, 1])), None);
+        assert!(!map.contains_key("x-user-id"));
+        assert!(!map.contains_key("x-user-role"));
+        assert_eq!(map["x-request-id"], "abc");
+        assert_eq!(map["x-forwarded-for"], "10.0.0.1");
+        assert_eq!(map["x-forwarded-proto"], "http");
+    }
+
+    #[test]
+    fn forwarded_for_is_appended_to() {
+        let mut map = headers(&[
+            ("x-forwarded-for", "203.0.113.9"),
+            ("x-forwarded-for", "198.51.100.2"),
+        ]);
+        prepare_request_headers(&mut map, Some(IpAddr::from([127, 0, 0, 1])), None);
+        assert_eq!(
+            map["x-forwarded-for"],
+            "203.0.113.9, 198.51.100.2, 127.0.0.1"
+        );
+    }
+
+    #[test]
+    fn aliases_keep_the_query() {
+        assert_eq!(rewritten("/auth/login", None).unwrap(), "/auth/login");
+        assert_eq!(
+            rewritten("/auth/login", Some("next=%2F")).unwrap(),
+            "/auth/login?next=%2F"
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! `GET /health`: the gateway's own state and the readiness of every instance behind it.
+//!
+//! This is what an operator (or the web UI's status line) looks at to see the whole platform at
+//! once. It is deliberately separate from the gateway's `/health/ready`, which says only whether
+//! the gateway itself can serve: an orchestrator must not pull the gateway out of rotation
+//! because one service behind it is down.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::response::IntoResponse;
+use http::{StatusCode, Uri};
+use http_body_util::{BodyExt, Limited};
+use serde_json::{Value, json};
+
+use crate::limit::CappedBody;
+use crate::proxy::HttpClient;
+use crate::upstreams::Instance;
+
+/// How long one instance's readiness probe may take; the probes run concurrently, so this
+/// bounds the whole answer too.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The largest probe body read (to keep the pooled connection reusable).
+const PROBE_BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(Debug)]
+pub(crate) struct HealthState {
+    pub(crate) client: HttpClient,
+    pub(crate) services: Vec<(&'static str, Vec<Instance>)>,
+    pub(crate) started: Instant,
+}
+
+pub(crate) async fn aggregate(State(state): State<Arc<HealthState>>) -> impl IntoResponse {
+    let probes = state.services.iter().flat_map(|(service, instances)| {
+        let client = &state.client;
+        instances
+            .iter()
+            .map(move |instance| async move { (*service, instance, probe(client, instance).await) })
+    });
+    let outcomes = futures::future::join_all(probes).await;
+
+    let mut all_up = true;
+    let mut upstreams = serde_json::Map::new();
+    for (service, instances) in &state.services {
+        let mut up = 0;
+        let mut reports = Vec::with_capacity(instances.len());
+        for (_, instance, outcome) in outcomes.iter().filter(|(name, _, _)| name == service) {
+            reports.push(match outcome {
+                Ok(()) => {
+                    up += 1;
+                    json!({"url": instance.url(), "status": "up"})
+                }
+                Err(reason) => json!({"url": instance.url(), "status": "down", "reason": reason}),
+            });
+        }
+        let status = if up == instances.len() {
+            "up"
+        } else {
+            all_up = false;
+            if up == 0 { "down" } else { "degraded" }
+        };
+        upstreams.insert(
+            (*service).to_owned(),
+            json!({"status": status, "instances": reports}),
+        );
+    }
+
+    let body = json!({
+        "status": if all_up { "ok" } else { "degraded" },
+        "service": "gateway",
+        "gateway": {
+            "status": "up",
+            "version": env!("CARGO_PKG_VERSION"),
+            "uptime_seconds": state.started.elapsed().as_secs(),
+        },
+        "upstreams": Value::Object(upstreams),
+    });
+    let status = if all_up {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body))
+}
+
+/// `GET <instance>/health/ready`: `Ok` on a 2xx, otherwise why not.
+async fn probe(client: &HttpClient, instance: &Instance) -> Result<(), String> {
+    let uri: Uri = instance
+        .uri_for(&http::uri::PathAndQuery::from_static("/health/ready"))
+        .map_err(|_| "invalid instance URL".to_owned())?;
+    let request = http::Request::get(uri)
+        .body(CappedBody::within_limit(Body::empty()))
+        .map_err(|_| "invalid probe request".to_owned())?;
+    let exchange = async {
+        let response = client.request(request).await.map_err(|error| {
+            if error.is_connect() {
+                "unreachable".to_owned()
+            } else {
+                "no valid response".to_owned()
+            }
+        })?;
+        let status = response.status();
+        // Read the (small) body so the connection goes back to the pool.
+        let _ = Limited::new(response.into_body(), PROBE_BODY_LIMIT)
+            .collect()
+            .await;
+        if status.is_success() {
+            Ok(())
+        } else {
+            Err(format!("not ready (status {})", status.as_u16()))
+        }
+    };
+    tokio::time::timeout(PROBE_TIMEOUT, exchange)
+        .await
+        .unwrap_or_else(|_| Err("timed out".to_owned()))
+}

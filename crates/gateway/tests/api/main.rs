@@ -1,0 +1,9 @@
+//! The gateway's integration tests: one binary (link time), one module per concern.
+
+mod balancing;
+mod failures;
+mod health;
+mod limits;
+mod proxying;
+mod support;
+mod tokens;

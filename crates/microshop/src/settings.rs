@@ -1,0 +1,372 @@
+//! Every setting of every mode, from flags, `MICROSHOP_…` environment variables or a TOML file.
+//!
+//! Precedence is the usual one: command-line flag, then environment variable, then the TOML file
+//! named by `--config` / `MICROSHOP_CONFIG`, then the built-in default. clap does the first two
+//! and lists everything in `--help`; the file's values are installed as clap defaults, so there is
+//! one parser and one list of settings. Keys in the file are the flag names without dashes, flat
+//! (`gateway-port = 8000`) or grouped in tables (`[auth] access-token-ttl-secs = 600`); underscores
+//! and dashes are interchangeable. An unknown key is an error, like an unknown flag.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use platform::telemetry::LogFormat;
+
+/// `microshop`: the whole shop in one process, or one of its services alone.
+#[derive(Debug, Parser)]
+#[command(
+    name = "microshop",
+    version,
+    about = "microshop: a microservices shop platform in one binary",
+    long_about = "microshop: a microservices shop platform in one binary.\n\n\
+        Without a command it runs `up`: every service in one process, SQLite files under the data \
+        folder, the gateway on http://127.0.0.1:8000.\n\n\
+        Every option can also be set with the environment variable shown next to it, or in a TOML \
+        file given with --config (keys are the option names without the leading dashes).",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start every service in one process, each on its own port (the default).
+    Up(Box<Settings>),
+    /// Run one service alone: the unit of the distributed mode.
+    Serve {
+        /// The service to run.
+        #[arg(value_enum)]
+        service: Service,
+        #[command(flatten)]
+        settings: Box<Settings>,
+    },
+    /// Administration of the auth service.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// Add a new signing key: new tokens use it, tokens signed by older keys stay valid until
+    /// they expire.
+    RotateKey(Box<Settings>),
+}
+
+/// The services this binary can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Service {
+    Gateway,
+    Auth,
+}
+
+impl Service {
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Gateway => "gateway",
+            Service::Auth => "auth",
+        }
+    }
+}
+
+/// Settings shared by every command.
+#[derive(Debug, Clone, Args)]
+#[group(id = "settings")]
+pub struct Settings {
+    /// TOML file with settings (flags and environment variables take precedence).
+    #[arg(long, env = "MICROSHOP_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Folder for SQLite databases and generated secrets (embedded mode).
+    #[arg(long, env = "MICROSHOP_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Address every service listens on. Keep the loopback default unless a proxy or container
+    /// network needs more.
+    #[arg(long, env = "MICROSHOP_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+
+    /// Log line format.
+    #[arg(
+        long,
+        env = "MICROSHOP_LOG_FORMAT",
+        value_enum,
+        default_value = "human"
+    )]
+    pub log_format: LogFormat,
+
+    #[command(flatten)]
+    pub ports: Ports,
+
+    /// Base URL of the auth service, where others fetch the token keys (`serve` mode).
+    #[arg(
+        long,
+        env = "MICROSHOP_AUTH_URL",
+        default_value = "http://127.0.0.1:8001"
+    )]
+    pub auth_url: String,
+
+    #[command(flatten)]
+    pub auth: auth::Config,
+
+    #[command(flatten)]
+    pub gateway: gateway::Config,
+}
+
+/// Listening ports; 0 picks a free port (tests), and the real one is wired everywhere.
+#[derive(Debug, Clone, Args)]
+#[group(id = "ports")]
+#[command(next_help_heading = "Ports")]
+pub struct Ports {
+    /// Port of the gateway, the single public entry point.
+    #[arg(long, env = "MICROSHOP_GATEWAY_PORT", default_value_t = 8000)]
+    pub gateway_port: u16,
+
+    /// Port of the auth service.
+    #[arg(long, env = "MICROSHOP_AUTH_PORT", default_value_t = 8001)]
+    pub auth_port: u16,
+}
+
+impl Ports {
+    pub fn of(&self, service: Service) -> u16 {
+        match service {
+            Service::Gateway => self.gateway_port,
+            Service::Auth => self.auth_port,
+        }
+    }
+}
+
+/// What the command line asked for.
+#[derive(Debug)]
+pub enum Invocation {
+    Up(Settings),
+    Serve(Service, Settings),
+    RotateKey(Settings),
+}
+
+/// A setting could not be accepted; the binary exits with code 64 (EX_USAGE).
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+/// Parses the command line, environment and settings file.
+///
+/// Help and version requests are printed and exit 0 here, like any CLI.
+pub fn parse(args: Vec<OsString>) -> Result<Invocation, UsageError> {
+    let file = config_file(&args);
+    let mut command = Cli::command();
+    if let Some(path) = file {
+        command = apply_file_defaults(command, &path)?;
+    }
+    let matches = match command.try_get_matches_from(args) {
+        Ok(matches) => matches,
+        Err(error) => match error.kind() {
+            clap::error::ErrorKind::DisplayHelp
+            | clap::error::ErrorKind::DisplayVersion
+            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => error.exit(),
+            _ => return Err(UsageError(error.render().to_string())),
+        },
+    };
+    let cli = Cli::from_arg_matches(&matches).map_err(|error| UsageError(error.to_string()))?;
+    Ok(match cli.command {
+        None => Invocation::Up(cli.settings),
+        Some(Command::Up(settings)) => Invocation::Up(*settings),
+        Some(Command::Serve { service, settings }) => Invocation::Serve(service, *settings),
+        Some(Command::Auth(AuthCommand::RotateKey(settings))) => Invocation::RotateKey(*settings),
+    })
+}
+
+/// The settings file named on the command line (`--config F` or `--config=F`) or in the
+/// environment, found before clap runs so its values can become defaults.
+fn config_file(args: &[OsString]) -> Option<PathBuf> {
+    let mut iter = args.iter().skip(1);
+    while let Some(arg) = iter.next() {
+        let text = arg.to_string_lossy();
+        if text == "--config" {
+            return iter.next().map(PathBuf::from);
+        }
+        if let Some(path) = text.strip_prefix("--config=") {
+            return Some(PathBuf::from(path));
+        }
+    }
+    std::env::var_os("MICROSHOP_CONFIG")
+        .filter(|value| !value.is_empty())
+        .map(PathBuf::from)
+}
+
+fn apply_file_defaults(
+    mut command: clap::Command,
+    path: &Path,
+) -> Result<clap::Command, UsageError> {
+    let text = std::fs::read_to_string(path).map_err(|error| {
+        UsageError(format!(
+            "error: cannot read the settings file {}: {error}",
+            path.display()
+        ))
+    })?;
+    let table: toml::Table = text.parse().map_err(|error| {
+        UsageError(format!(
+            "error: the settings file {} is not valid TOML: {error}",
+            path.display()
+        ))
+    })?;
+    let mut entries = Vec::new();
+    flatten("", &table, &mut entries, path)?;
+    let known: Vec<String> = command
+        .get_arguments()
+        .filter_map(|arg| arg.get_long().map(str::to_owned))
+        .collect();
+    for (key, values) in entries {
+        if !known.contains(&key) || key == "config" {
+            return Err(UsageError(format!(
+                "error: unknown setting `{key}` in {}; see `microshop --help` for the list",
+                path.display()
+            )));
+        }
+        // clap keeps defaults for the life of the process; the file is read once per run.
+        let values: Vec<&'static str> = values
+            .into_iter()
+            .map(|value| &*Box::leak(value.into_boxed_str()))
+            .collect();
+        command = set_default(command, &key, &values);
+    }
+    Ok(command)
+}
+
+/// Sets the default of the option whose long name is `long`, in the command and every
+/// subcommand that has it.
+fn set_default(mut command: clap::Command, long: &str, values: &[&'static str]) -> clap::Command {
+    let id = command
+        .get_arguments()
+        .find(|arg| arg.get_long() == Some(long))
+        .map(|arg| arg.get_id().to_string());
+    if let Some(id) = id {
+        let values = values.to_vec();
+        command = command.mut_arg(id, |arg| arg.default_values(values));
+    }
+    let names: Vec<String> = command
+        .get_subcommands()
+        .map(|sub| sub.get_name().to_owned())
+        .collect();
+    for name in names {
+        command = command.mut_subcommand(name, |sub| set_default(sub, long, values));
+    }
+    command
+}
+
+fn flatten(
+    prefix: &str,
+    table: &toml::Table,
+    out: &mut Vec<(String, Vec<String>)>,
+    path: &Path,
+) -> Result<(), UsageError> {
+    for (key, value) in table {
+        let key = key.replace('_', "-");
+        let full = if prefix.is_empty() {
+            key
+        } else {
+            format!("{prefix}-{key}")
+        };
+        match value {
+            toml::Value::Table(nested) => flatten(&full, nested, out, path)?,
+            toml::Value::Array(items) => {
+                let values = items
+                    .iter()
+                    .map(|item| scalar(item, &full, path))
+                    .collect::<Result<_, _>>()?;
+                out.push((full, values));
+            }
+            other => out.push((full.clone(), vec![scalar(other, &full, path)?])),
+        }
+    }
+    Ok(())
+}
+
+fn scalar(value: &toml::Value, key: &str, path: &Path) -> Result<String, UsageError> {
+    match value {
+        toml::Value::String(text) => Ok(text.clone()),
+        toml::Value::Integer(number) => Ok(number.to_string()),
+        toml::Value::Float(number) => Ok(number.to_string()),
+        toml::Value::Boolean(flag) => Ok(flag.to_string()),
+        _ => Err(UsageError(format!(
+            "error: setting `{key}` in {} must be a string, number or boolean",
+            path.display()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        list.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn no_command_means_up_with_default_ports() {
+        let Invocation::Up(settings) = parse(args(&["microshop"])).unwrap() else {
+            panic!("expected up");
+        };
+        assert_eq!(settings.ports.gateway_port, 8000);
+        assert_eq!(settings.ports.auth_port, 8001);
+    }
+
+    #[test]
+    fn serve_takes_a_service_name() {
+        let Invocation::Serve(service, settings) =
+            parse(args(&["microshop", "serve", "auth", "--auth-port", "0"])).unwrap()
+        else {
+            panic!("expected serve");
+        };
+        assert_eq!(service, Service::Auth);
+        assert_eq!(settings.ports.auth_port, 0);
+    }
+
+    #[test]
+    fn a_bad_value_is_a_usage_error() {
+        let error = parse(args(&["microshop", "--gateway-port", "eighty"])).unwrap_err();
+        assert!(error.0.contains("gateway-port"), "{}", error.0);
+    }
+
+    #[test]
+    fn file_values_become_defaults_and_flags_win() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("microshop.toml");
+        std::fs::write(&path, "gateway-port = 9100\n[auth]\nport = 9101\n").unwrap();
+        let file = path.to_str().unwrap();
+        let Invocation::Up(settings) = parse(args(&[
+            "microshop",
+            "--config",
+            file,
+            "--auth-port",
+            "9200",
+        ]))
+        .unwrap() else {
+            panic!("expected up");
+        };
+        assert_eq!(settings.ports.gateway_port, 9100);
+        assert_eq!(settings.ports.auth_port, 9200);
+
+        let Invocation::Serve(_, settings) =
+            parse(args(&["microshop", "serve", "gateway", "--config", file])).unwrap()
+        else {
+            panic!("expected serve");
+        };
+        assert_eq!(settings.ports.gateway_port, 9100);
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("microshop.toml");
+        std::fs::write(&path, "gateway-prot = 9100\n").unwrap();
+        let error = parse(args(&["microshop", "--config", path.to_str().unwrap()])).unwrap_err();
+        assert!(error.0.contains("gateway-prot"), "{}", error.0);
+    }
+}

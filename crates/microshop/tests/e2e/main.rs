@@ -1,0 +1,7 @@
+//! End-to-end tests of the `microshop` binary and of the whole embedded stack.
+//!
+//! `binary` runs the real executable (banner, health, signals, exit codes, `--help`);
+//! `stack` starts every service in-process on free ports and drives it over HTTP like a client.
+
+mod binary;
+mod stack;

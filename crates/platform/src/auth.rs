@@ -1,0 +1,477 @@
+//! Access-token verification, shared by the gateway and every service.
+//!
+//! Tokens are EdDSA (Ed25519) JWTs issued by the auth service; its public keys come as a JWKS.
+//! Every service verifies tokens itself (so calling a service without the gateway gives nothing
+//! away) and the gateway verifies before forwarding. Verifications are cached until the token
+//! expires: an access token cannot be revoked before its expiry anyway, so the cache changes no
+//! answer, it only skips the signature check on a session's later requests.
+//!
+//! A token whose `kid` is unknown triggers one JWKS refetch (keys rotate), rate-limited so a
+//! stream of forged `kid`s cannot turn into a stream of requests to auth.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
+use axum::http::request::Parts;
+use futures::future::BoxFuture;
+use http::header;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::problem::Problem;
+
+/// The `typ` header of access tokens (RFC 9068).
+pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
+
+/// Default issuer, the `iss` claim auth writes and everyone checks.
+pub const DEFAULT_ISSUER: &str = "microshop-auth";
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Customer,
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Customer => "customer",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "customer" => Some(Role::Customer),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+}
+
+/// The claims of an access token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    /// The user id.
+    pub sub: Uuid,
+    /// The username, for display and logs.
+    pub name: String,
+    pub role: Role,
+    pub iat: i64,
+    pub exp: i64,
+    /// Unique token id.
+    pub jti: Uuid,
+}
+
+/// One public key in a JWKS (RFC 8037 `OKP` / `Ed25519`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Jwk {
+    pub kty: String,
+    pub crv: String,
+    /// The public key, base64url without padding.
+    pub x: String,
+    pub kid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
+    pub use_: Option<String>,
+}
+
+impl Jwk {
+    /// An Ed25519 signing key's public half.
+    pub fn ed25519(kid: impl Into<String>, x: impl Into<String>) -> Self {
+        Self {
+            kty: "OKP".into(),
+            crv: "Ed25519".into(),
+            x: x.into(),
+            kid: kid.into(),
+            alg: Some("EdDSA".into()),
+            use_: Some("sig".into()),
+        }
+    }
+}
+
+/// A JSON Web Key Set, as served at `/.well-known/jwks.json`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwkSet {
+    pub keys: Vec<Jwk>,
+}
+
+/// Where a verifier gets the current public keys.
+pub trait KeySource: Send + Sync + 'static {
+    fn fetch(&self) -> BoxFuture<'_, anyhow::Result<JwkSet>>;
+}
+
+/// Keys fetched over HTTP from auth's JWKS endpoint.
+#[derive(Debug, Clone)]
+pub struct HttpKeySource {
+    url: String,
+    client: reqwest::Client,
+}
+
+impl HttpKeySource {
+    /// `auth_base_url` is auth's base URL, such as `http://127.0.0.1:8001`.
+    pub fn new(auth_base_url: &str) -> Self {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(1))
+            .timeout(Duration::from_secs(5))
+            .build()
+            .expect("static client configuration is valid");
+        Self {
+            url: format!(
+                "{}/.well-known/jwks.json",
+                auth_base_url.trim_end_matches('/')
+            ),
+            client,
+        }
+    }
+}
+
+impl KeySource for HttpKeySource {
+    fn fetch(&self) -> BoxFuture<'_, anyhow::Result<JwkSet>> {
+        Box::pin(async move {
+            let response = self.client.get(&self.url).send().await?;
+            let response = response.error_for_status()?;
+            Ok(response.json::<JwkSet>().await?)
+        })
+    }
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum TokenError {
+    #[error("no bearer token was sent")]
+    Missing,
+    #[error("the token is not a well-formed JWT access token")]
+    Malformed,
+    #[error("the token has expired")]
+    Expired,
+    #[error("the token's signature is invalid")]
+    BadSignature,
+    #[error("the token uses an algorithm other than EdDSA")]
+    WrongAlgorithm,
+    #[error("the token was signed by an unknown key")]
+    UnknownKey,
+    #[error("the token was issued by someone else")]
+    WrongIssuer,
+    #[error("the signing keys could not be fetched")]
+    KeysUnavailable,
+}
+
+impl From<TokenError> for Problem {
+    fn from(error: TokenError) -> Self {
+        match error {
+            TokenError::Missing => Problem::unauthorized(
+                "missing_token",
+                "Send an access token: Authorization: Bearer <token>",
+            ),
+            TokenError::KeysUnavailable => Problem::service_unavailable(
+                "auth_unavailable",
+                "Tokens cannot be checked right now; retry shortly",
+            ),
+            other => Problem::unauthorized("invalid_token", other.to_string()),
+        }
+    }
+}
+
+/// How many verified tokens are remembered at most.
+const CACHE_CAPACITY: usize = 100_000;
+
+/// The default minimum time between two JWKS fetches triggered by unknown `kid`s.
+const REFETCH_INTERVAL: Duration = Duration::from_secs(5);
+
+struct KeyState {
+    keys: HashMap<String, DecodingKey>,
+    last_fetch: Option<Instant>,
+}
+
+/// Verifies access tokens against the auth service's public keys.
+pub struct Verifier {
+    issuer: String,
+    source: Box<dyn KeySource>,
+    keys: RwLock<KeyState>,
+    /// Serialises fetches so a burst of unknown kids makes one request.
+    fetch_lock: tokio::sync::Mutex<()>,
+    refetch_interval: Duration,
+    cache: RwLock<HashMap<String, Arc<Claims>>>,
+}
+
+impl std::fmt::Debug for Verifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verifier")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_unix() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+impl Verifier {
+    pub fn new(issuer: impl Into<String>, source: impl KeySource) -> Self {
+        Self {
+            issuer: issuer.into(),
+            source: Box::new(source),
+            keys: RwLock::new(KeyState {
+                keys: HashMap::new(),
+                last_fetch: None,
+            }),
+            fetch_lock: tokio::sync::Mutex::new(()),
+            refetch_interval: REFETCH_INTERVAL,
+            cache: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Sets the minimum time between two fetches triggered by unknown `kid`s (default 5 s).
+    ///
+    /// The limit protects auth from a stream of forged `kid`s; auth's own verifier reads its
+    /// database directly and uses zero, so a token signed with a key rotated a moment ago
+    /// verifies at once instead of being refused until the interval has passed.
+    pub fn with_refetch_interval(mut self, interval: Duration) -> Self {
+        self.refetch_interval = interval;
+        self
+    }
+
+    /// A verifier that fetches keys from auth at `auth_base_url`.
+    pub fn remote(issuer: impl Into<String>, auth_base_url: &str) -> Self {
+        Self::new(issuer, HttpKeySource::new(auth_base_url))
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Verifies a compact JWT, returning its claims.
+    pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, TokenError> {
+        let now = now_unix();
+        if let Some(claims) = self.cached(token, now) {
+            return Ok(claims);
+        }
+        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
+        if header.alg != Algorithm::EdDSA {
+            return Err(TokenError::WrongAlgorithm);
+        }
+        if header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE) {
+            return Err(TokenError::Malformed);
+        }
+        let kid = header.kid.ok_or(TokenError::Malformed)?;
+        let key = match self.key(&kid) {
+            Some(key) => key,
+            None => {
+                self.refetch().await?;
+                self.key(&kid).ok_or(TokenError::UnknownKey)?
+            }
+        };
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[&self.issuer]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub", "iat"]);
+        validation.leeway = 5;
+        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|error| {
+            use jsonwebtoken::errors::ErrorKind;
+            match error.kind() {
+                ErrorKind::ExpiredSignature => TokenError::Expired,
+                ErrorKind::InvalidSignature => TokenError::BadSignature,
+                ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
+                ErrorKind::InvalidAlgorithm => TokenError::WrongAlgorithm,
+                _ => TokenError::Malformed,
+            }
+        })?;
+        let claims = Arc::new(data.claims);
+        self.remember(token, claims.clone(), now);
+        Ok(claims)
+    }
+
+    fn cached(&self, token: &str, now: i64) -> Option<Arc<Claims>> {
+        let cache = self
+            .cache
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner());
+        let claims = cache.get(token)?;
+        (claims.exp > now).then(|| claims.clone())
+    }
+
+    fn remember(&self, token: &str, claims: Arc<Claims>, now: i64) {
+        let mut cache = self
+            .cache
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner());
+        if cache.len() >= CACHE_CAPACITY {
+            cache.retain(|_, claims| claims.exp > now);
+            if cache.len() >= CACHE_CAPACITY {
+                cache.clear();
+            }
+        }
+        cache.insert(token.to_owned(), claims);
+    }
+
+    fn key(&self, kid: &str) -> Option<DecodingKey> {
+        let state = self
+            .keys
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner());
+        state.keys.get(kid).cloned()
+    }
+
+    /// Fetches the JWKS unless another fetch happened within the refetch interval.
+    async fn refetch(&self) -> Result<(), TokenError> {
+        let _guard = self.fetch_lock.lock().await;
+        let recent = {
+            let state = self
+                .keys
+                .read()
+                .unwrap_or_else(|poison| poison.into_inner());
+            state
+                .last_fetch
+                .is_some_and(|at| at.elapsed() < self.refetch_interval)
+        };
+        if recent {
+            let state = self
+                .keys
+                .read()
+                .unwrap_or_else(|poison| poison.into_inner());
+            return if state.keys.is_empty() {
+                Err(TokenError::KeysUnavailable)
+            } else {
+                Ok(())
+            };
+        }
+        match self.source.fetch().await {
+            Ok(set) => {
+                let keys = set
+                    .keys
+                    .iter()
+                    .filter(|jwk| jwk.kty == "OKP" && jwk.crv == "Ed25519")
+                    .filter_map(|jwk| {
+                        DecodingKey::from_ed_components(&jwk.x)
+                            .ok()
+                            .map(|key| (jwk.kid.clone(), key))
+                    })
+                    .collect();
+                let mut state = self
+                    .keys
+                    .write()
+                    .unwrap_or_else(|poison| poison.into_inner());
+                state.keys = keys;
+                state.last_fetch = Some(Instant::now());
+                Ok(())
+            }
+            Err(error) => {
+                tracing::warn!(error = %error, "fetching the JWKS failed");
+                let mut state = self
+                    .keys
+                    .write()
+                    .unwrap_or_else(|poison| poison.into_inner());
+                // Count the failure too: a down auth service must not be hammered.
+                state.last_fetch = Some(Instant::now());
+                if state.keys.is_empty() {
+                    Err(TokenError::KeysUnavailable)
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+/// Extracts the bearer token from an `Authorization` header value.
+pub fn bearer_token(parts: &Parts) -> Result<&str, TokenError> {
+    let value = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .ok_or(TokenError::Missing)?;
+    let value = value.to_str().map_err(|_| TokenError::Malformed)?;
+    let (scheme, token) = value.split_once(' ').ok_or(TokenError::Malformed)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(TokenError::Malformed);
+    }
+    let token = token.trim();
+    if token.is_empty() {
+        return Err(TokenError::Missing);
+    }
+    Ok(token)
+}
+
+/// The authenticated caller, from a verified access token. Handlers take this instead of ever
+/// reading identity headers, so a client-sent `X-User-Id` means nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthUser {
+    pub id: Uuid,
+    pub username: String,
+    pub role: Role,
+}
+
+impl AuthUser {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+
+    /// Admins only; others get 403 (the route exists and is not secret).
+    pub fn require_admin(&self) -> Result<(), Problem> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(Problem::forbidden("This action needs the admin role"))
+        }
+    }
+
+    /// Whether the caller may see a resource owned by `owner`.
+    pub fn can_access(&self, owner: Uuid) -> bool {
+        self.is_admin() || self.id == owner
+    }
+}
+
+impl From<&Claims> for AuthUser {
+    fn from(claims: &Claims) -> Self {
+        Self {
+            id: claims.sub,
+            username: claims.name.clone(),
+            role: claims.role,
+        }
+    }
+}
+
+impl<S> FromRequestParts<S> for AuthUser
+where
+    Arc<Verifier>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let verifier = Arc::<Verifier>::from_ref(state);
+        let token = bearer_token(parts)?;
+        let claims = verifier.verify(token).await?;
+        Ok(AuthUser::from(claims.as_ref()))
+    }
+}
+
+/// `Option<AuthUser>`: no token means anonymous, but a bad token is still a 401.
+impl<S> OptionalFromRequestParts<S> for AuthUser
+where
+    Arc<Verifier>: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        match bearer_token(parts) {
+            Err(TokenError::Missing) => Ok(None),
+            Err(other) => Err(other.into()),
+            Ok(token) => {
+                let verifier = Arc::<Verifier>::from_ref(state);
+                let claims = verifier.verify(token).await?;
+                Ok(Some(AuthUser::from(claims.as_ref())))
+            }
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! What every service's HTTP surface has in common, assembled once.
+//!
+//! [`service_app`] wraps a service's own routes with: `/health/live`, `/health/ready` and
+//! `/metrics`; problem-details answers for unknown routes (404) and wrong methods (405); a
+//! request id (taken from `X-Request-Id` or minted) on the response and on every log line; the
+//! request metrics; the 1 MiB body limit; and a panic guard that answers an opaque 500 and keeps
+//! the service serving.
+
+use std::any::Any;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::{HeaderName, HeaderValue, StatusCode, header};
+use serde_json::json;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+
+use crate::json::MAX_BODY_BYTES;
+use crate::problem::Problem;
+
+/// Header carrying the request id across services and back to the client.
+pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// A readiness probe: `Ok` when the dependency answers, `Err(reason)` when not.
+pub type ReadinessCheck =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
+/// The named checks `/health/ready` runs (database, bus, ...).
+#[derive(Clone, Default)]
+pub struct Readiness {
+    checks: Vec<(&'static str, ReadinessCheck)>,
+}
+
+impl std::fmt::Debug for Readiness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<_> = self.checks.iter().map(|(name, _)| *name).collect();
+        f.debug_struct("Readiness").field("checks", &names).finish()
+    }
+}
+
+impl Readiness {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a check; each runs with a 2 s timeout so a hung dependency cannot hang the probe.
+    pub fn check<F, Fut>(mut self, name: &'static str, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.checks
+            .push((name, Arc::new(move || Box::pin(check()) as Pin<Box<_>>)));
+        self
+    }
+
+    /// Readiness of a sqlx pool: one round trip.
+    pub fn database(self, pool: sqlx::AnyPool) -> Self {
+        self.check("database", move || {
+            let pool = pool.clone();
+            async move {
+                sqlx::query("SELECT 1")
+                    .execute(&pool)
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| error.to_string())
+            }
+        })
+    }
+
+    /// Runs every check; `true` when all pass, with each check's state.
+    pub async fn evaluate(&self) -> (bool, serde_json::Map<String, serde_json::Value>) {
+        let mut ready = true;
+        let mut states = serde_json::Map::new();
+        for (name, check) in &self.checks {
+            let outcome = tokio::time::timeout(Duration::from_secs(2), check()).await;
+            let state = match outcome {
+                Ok(Ok(())) => json!({"status": "up"}),
+                Ok(Err(reason)) => {
+                    ready = false;
+                    json!({"status": "down", "reason": reason})
+                }
+                Err(_) => {
+                    ready = false;
+                    json!({"status": "down", "reason": "timed out"})
+                }
+            };
+            states.insert((*name).to_owned(), state);
+        }
+        (ready, states)
+    }
+}
+
+/// Wraps a service's routes with the health, metrics, error and tracing behaviour of every service.
+pub fn service_app(service: &'static str, routes: Router, readiness: Readiness) -> Router {
+    let ready = readiness.clone();
+    let health = Router::new()
+        .route(
+            "/health/live",
+            get(move || async move { axum::Json(json!({"status": "live", "service": service})) }),
+        )
+        .route(
+            "/health/ready",
+            get(move || {
+                let ready = ready.clone();
+                async move {
+                    let (ok, checks) = ready.evaluate().await;
+                    let status = if ok {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    };
+                    let body = json!({
+                        "status": if ok { "ready" } else { "not_ready" },
+                        "service": service,
+                        "checks": checks,
+                    });
+                    (status, axum::Json(body))
+                }
+            }),
+        )
+        .route("/metrics", get(render_metrics));
+    with_common_layers(service, routes.merge(health))
+}
+
+/// Fallbacks and middleware shared by services and the gateway.
+pub fn with_common_layers(service: &'static str, router: Router) -> Router {
+    // Install the recorder before the first request, or its numbers would be lost.
+    crate::metrics::handle();
+    router
+        .fallback(|| async { Problem::not_found() })
+        .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(answer_panic))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            crate::metrics::record(service, request, next)
+        }))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(move |request: &Request| {
+                    let request_id = request
+                        .headers()
+                        .get(&REQUEST_ID)
+                        .and_then(|value| value.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!(
+                        "request",
+                        service,
+                        request_id,
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                    )
+                })
+                .on_request(())
+                .on_response(
+                    |response: &Response, latency: Duration, _span: &tracing::Span| {
+                        tracing::debug!(status = response.status().as_u16(), ?latency, "served");
+                    },
+                )
+                .on_failure(()),
+        )
+        .layer(SetRequestIdLayer::new(
+            REQUEST_ID.clone(),
+            MakeRequestUuidV7,
+        ))
+}
+
+async fn render_metrics() -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4"),
+        )],
+        crate::metrics::handle().render(),
+    )
+}
+
+fn answer_panic(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let message = panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned());
+    tracing::error!(panic = %message, "handler panicked");
+    Problem::internal().into_response()
+}
+
+/// Mints time-ordered request ids, so logs sort naturally.
+#[derive(Clone, Copy, Debug)]
+struct MakeRequestUuidV7;
+
+impl MakeRequestId for MakeRequestUuidV7 {
+    fn make_request_id<B>(&mut self, _request: &http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+/// The client's address: the TCP peer, or, when the peer is a proxy on a loopback or private
+/// address (our gateway), the right-most `X-Forwarded-For` entry, which that proxy appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|info| info.0.ip())
+            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+        if is_internal(peer)
+            && let Some(forwarded) = parts
+                .headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .flat_map(|value| value.split(','))
+                .filter_map(|part| part.trim().parse::<IpAddr>().ok())
+                .next_back()
+        {
+            return Ok(Self(forwarded));
+        }
+        Ok(Self(peer))
+    }
+}
+
+fn is_internal(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback()
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || v6
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.is_private())
+        }
+    }
+}

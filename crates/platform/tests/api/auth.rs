@@ -1,0 +1,256 @@
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::get;
+use base64::Engine;
+use futures::future::BoxFuture;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use platform::auth::{ACCESS_TOKEN_TYPE, Jwk, JwkSet, KeySource, TokenError};
+use platform::http::Readiness;
+use platform::{AuthUser, Claims, Role, Verifier};
+use uuid::Uuid;
+
+use crate::spawn;
+
+const ISSUER: &str = "test-issuer";
+
+struct TestKey {
+    kid: String,
+    pkcs8: Vec<u8>,
+    public: Vec<u8>,
+}
+
+impl TestKey {
+    fn new(kid: &str) -> Self {
+        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+        Self {
+            kid: kid.to_owned(),
+            pkcs8: pkcs8.as_ref().to_vec(),
+            public: pair.public_key().as_ref().to_vec(),
+        }
+    }
+
+    fn jwk(&self) -> Jwk {
+        Jwk::ed25519(
+            &self.kid,
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&self.public),
+        )
+    }
+
+    fn sign(&self, claims: &Claims) -> String {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
+        jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(&self.pkcs8)).unwrap()
+    }
+}
+
+/// Serves a changeable key set and counts fetches.
+#[derive(Clone, Default)]
+struct Keys {
+    set: Arc<std::sync::Mutex<JwkSet>>,
+    fetches: Arc<AtomicUsize>,
+}
+
+impl KeySource for Keys {
+    fn fetch(&self) -> BoxFuture<'_, anyhow::Result<JwkSet>> {
+        self.fetches.fetch_add(1, Ordering::SeqCst);
+        let set = self.set.lock().unwrap().clone();
+        Box::pin(async move { Ok(set) })
+    }
+}
+
+fn claims(exp_in: i64) -> Claims {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    Claims {
+        iss: ISSUER.to_owned(),
+        sub: Uuid::now_v7(),
+        name: "alice".to_owned(),
+        role: Role::Customer,
+        iat: now,
+        exp: now + exp_in,
+        jti: Uuid::now_v7(),
+    }
+}
+
+fn verifier_with(key: &TestKey) -> (Verifier, Keys) {
+    let keys = Keys::default();
+    keys.set.lock().unwrap().keys.push(key.jwk());
+    (Verifier::new(ISSUER, keys.clone()), keys)
+}
+
+#[tokio::test]
+async fn a_valid_token_verifies_and_is_cached() {
+    let key = TestKey::new("k1");
+    let (verifier, keys) = verifier_with(&key);
+    let expected = claims(60);
+    let token = key.sign(&expected);
+    assert_eq!(*verifier.verify(&token).await.unwrap(), expected);
+    assert_eq!(*verifier.verify(&token).await.unwrap(), expected);
+    assert_eq!(keys.fetches.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn bad_tokens_are_refused_with_their_reason() {
+    let key = TestKey::new("k1");
+    let (verifier, _) = verifier_with(&key);
+
+    assert_eq!(
+        verifier.verify("not-a-jwt").await.unwrap_err(),
+        TokenError::Malformed
+    );
+    assert_eq!(
+        verifier.verify(&key.sign(&claims(-120))).await.unwrap_err(),
+        TokenError::Expired
+    );
+
+    let mut foreign = claims(60);
+    foreign.iss = "someone-else".into();
+    assert_eq!(
+        verifier.verify(&key.sign(&foreign)).await.unwrap_err(),
+        TokenError::WrongIssuer
+    );
+
+    let impostor = TestKey {
+        kid: "k1".into(),
+        ..TestKey::new("k1")
+    };
+    assert_eq!(
+        verifier
+            .verify(&impostor.sign(&claims(60)))
+            .await
+            .unwrap_err(),
+        TokenError::BadSignature
+    );
+
+    // HS256 keyed with the public key: the classic algorithm-confusion forgery.
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some("k1".into());
+    header.typ = Some(ACCESS_TOKEN_TYPE.into());
+    let forged =
+        jsonwebtoken::encode(&header, &claims(60), &EncodingKey::from_secret(&key.public)).unwrap();
+    assert_eq!(
+        verifier.verify(&forged).await.unwrap_err(),
+        TokenError::WrongAlgorithm
+    );
+
+    // alg: none, unsigned.
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let none = format!(
+        "{}.{}.",
+        b64.encode(r#"{"alg":"none","typ":"at+jwt","kid":"k1"}"#),
+        b64.encode(serde_json::to_vec(&claims(60)).unwrap())
+    );
+    assert!(verifier.verify(&none).await.is_err());
+}
+
+#[tokio::test]
+async fn an_unknown_kid_triggers_one_refetch_and_finds_a_rotated_key() {
+    let old = TestKey::new("old");
+    let (verifier, keys) = verifier_with(&old);
+    verifier.verify(&old.sign(&claims(60))).await.unwrap();
+
+    let new = TestKey::new("new");
+    keys.set.lock().unwrap().keys.push(new.jwk());
+    // The first fetch was just now: the refetch is rate-limited, so the new kid is not yet known.
+    assert_eq!(
+        verifier.verify(&new.sign(&claims(60))).await.unwrap_err(),
+        TokenError::UnknownKey
+    );
+    for _ in 0..20 {
+        let forged = TestKey::new(&Uuid::now_v7().to_string());
+        assert!(verifier.verify(&forged.sign(&claims(60))).await.is_err());
+    }
+    assert_eq!(
+        keys.fetches.load(Ordering::SeqCst),
+        1,
+        "refetches are rate-limited"
+    );
+}
+
+#[derive(Clone)]
+struct State {
+    verifier: Arc<Verifier>,
+}
+
+impl FromRef<State> for Arc<Verifier> {
+    fn from_ref(state: &State) -> Self {
+        state.verifier.clone()
+    }
+}
+
+#[tokio::test]
+async fn the_auth_user_extractor_answers_401_problems_and_ignores_identity_headers() {
+    let key = TestKey::new("k1");
+    let (verifier, _) = verifier_with(&key);
+    let state = State {
+        verifier: Arc::new(verifier),
+    };
+    let routes = Router::new()
+        .route("/who", get(|user: AuthUser| async move { user.username }))
+        .route(
+            "/maybe",
+            get(|user: Option<AuthUser>| async move {
+                user.map(|user| user.username)
+                    .unwrap_or_else(|| "anonymous".into())
+            }),
+        )
+        .with_state(state);
+    let service = spawn(routes, Readiness::new()).await;
+    let token = key.sign(&claims(60));
+
+    let ok = service
+        .client
+        .get(service.at("/who"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.text().await.unwrap(), "alice");
+
+    let missing = service
+        .client
+        .get(service.at("/who"))
+        .header("x-user-id", Uuid::now_v7().to_string())
+        .header("x-user-role", "admin")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 401);
+    assert_eq!(missing.headers()["www-authenticate"], "Bearer");
+
+    let bad = service
+        .client
+        .get(service.at("/who"))
+        .bearer_auth("garbage")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 401);
+    assert_eq!(
+        bad.headers()["www-authenticate"],
+        "Bearer error=\"invalid_token\""
+    );
+    assert_eq!(bad.headers()["content-type"], "application/problem+json");
+
+    let anonymous = service
+        .client
+        .get(service.at("/maybe"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.text().await.unwrap(), "anonymous");
+    let bad_optional = service
+        .client
+        .get(service.at("/maybe"))
+        .bearer_auth("garbage")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_optional.status(), 401);
+}

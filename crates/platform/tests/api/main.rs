@@ -1,0 +1,38 @@
+//! The behaviour every service inherits from `platform::http::service_app`, checked over real
+//! HTTP: problem answers for routing and body errors, the panic guard, request ids, health and
+//! metrics, and the `AuthUser` extractor against a real verifier.
+
+mod auth;
+mod http;
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use platform::http::{Readiness, service_app};
+use tokio_util::sync::CancellationToken;
+
+/// A service built from `routes` with the platform layers, served on a free port.
+pub struct TestService {
+    pub url: String,
+    pub client: reqwest::Client,
+    _shutdown: tokio_util::sync::DropGuard,
+}
+
+pub async fn spawn(routes: Router, readiness: Readiness) -> TestService {
+    let app = service_app("test", routes, readiness);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let shutdown = CancellationToken::new();
+    platform::server::spawn("test", listener, app, shutdown.clone()).unwrap();
+    TestService {
+        url: format!("http://{addr}"),
+        client: reqwest::Client::new(),
+        _shutdown: shutdown.drop_guard(),
+    }
+}
+
+impl TestService {
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+}
