@@ -43,14 +43,8 @@ sleep 0.5
 
 run() { # name url extra-args...
   local name=$1 url=$2; shift 2
-  oha --no-tui -j -z "${DURATION}s" -c "$CONNECTIONS" "$@" -H "authorization: Bearer $TOKEN" "$url" >"$WORK/$name.json"
-  python3 - "$WORK/$name.json" "$name" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-s = d["summary"]; p = d["latencyPercentiles"]
-codes = d.get("statusCodeDistribution", {})
-print(f'{sys.argv[2]}\t{s["requestsPerSec"]:.0f}\t{p["p50"]*1000:.3f}\t{p["p99"]*1000:.3f}\t{codes}')
-PY
+  oha --no-tui --output-format json -z "${DURATION}s" -c "$CONNECTIONS" "$@" -H "authorization: Bearer $TOKEN" "$url" >"$WORK/$name.json"
+  echo "$name $(python3 "$BENCH_DIR/oha_summary.py" "$WORK/$name.json")" | tr ' ' '\t'
 }
 
 for url in "http://127.0.0.1:$AUTH_PORT/auth/me" "http://127.0.0.1:$GATEWAY_PORT/auth/me" "http://127.0.0.1:$NGINX_PORT/auth/me"; do
@@ -58,7 +52,7 @@ for url in "http://127.0.0.1:$AUTH_PORT/auth/me" "http://127.0.0.1:$GATEWAY_PORT
 done
 
 {
-  echo "name	req/s	p50_ms	p99_ms	statuses"
+  echo "name	p50_ms	p99_ms	req/s	statuses"
   run a_direct "http://127.0.0.1:$AUTH_PORT/auth/me"
   run b_gateway "http://127.0.0.1:$GATEWAY_PORT/auth/me"
   run c_nginx "http://127.0.0.1:$NGINX_PORT/auth/me"
@@ -73,7 +67,7 @@ import sys, datetime, subprocess
 rows = {}
 lines = open(sys.argv[1]).read().strip().splitlines()[1:]
 for line in lines:
-    name, rps, p50, p99, codes = line.split("\t")
+    name, p50, p99, rps, codes = line.split("\t")
     rows[name] = (float(rps), float(p50), float(p99), codes)
 a, b, c = rows["a_direct"], rows["b_gateway"], rows["c_nginx"]
 qa, qb, qc = rows["a_direct_at_2000rps"], rows["b_gateway_at_2000rps"], rows["c_nginx_at_2000rps"]

@@ -13,21 +13,20 @@ start_stack
 token stormuser "storm password 1" >/dev/null
 LIVE="http://127.0.0.1:$GATEWAY_PORT/health/live"
 
-p99() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); p=d["latencyPercentiles"]; print(f"{p[\"p50\"]*1000:.3f} {p[\"p99\"]*1000:.3f} {d[\"summary\"][\"requestsPerSec\"]:.0f}")' "$1"; }
+p99() { python3 "$BENCH_DIR/oha_summary.py" "$1"; }
 
-oha --no-tui -j -z "${DURATION}s" -c 1 -q 200 "$LIVE" >"$WORK/quiet.json"
-oha --no-tui -j -z "$((DURATION + 2))s" -c 20 -m POST -H 'content-type: application/json' \
+oha --no-tui --output-format json -z "${DURATION}s" -c 1 -q 200 "$LIVE" >"$WORK/quiet.json"
+oha --no-tui --output-format json -z "$((DURATION + 2))s" -c 20 -m POST -H 'content-type: application/json' \
   -d '{"username":"stormuser","password":"storm password 1"}' \
   "http://127.0.0.1:$GATEWAY_PORT/auth/login" >"$WORK/storm.json" &
 STORM=$!
 sleep 1
-oha --no-tui -j -z "${DURATION}s" -c 1 -q 200 "$LIVE" >"$WORK/during.json"
+oha --no-tui --output-format json -z "${DURATION}s" -c 1 -q 200 "$LIVE" >"$WORK/during.json"
 wait $STORM
 
-read -r q50 q99 _ < <(p99 "$WORK/quiet.json")
-read -r d50 d99 _ < <(p99 "$WORK/during.json")
-read -r l50 l99 lrps < <(p99 "$WORK/storm.json")
-codes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("statusCodeDistribution"))' "$WORK/storm.json")
+read -r q50 q99 _ _ < <(p99 "$WORK/quiet.json")
+read -r d50 d99 _ _ < <(p99 "$WORK/during.json")
+read -r l50 l99 lrps codes < <(p99 "$WORK/storm.json")
 verdict=$(python3 -c "print('met' if $d99 < 5 else 'NOT met')")
 cat >"$BENCH_DIR/results/login-storm.md" <<MD
 # Login storm benchmark

@@ -72,7 +72,7 @@ pub struct Config {
     )]
     pub issuer: String,
 
-    /// Password hashes computed at once at most; default: the number of CPUs.
+    /// Password hashes computed at once at most; default: the number of CPUs minus one (at least 1).
     #[arg(
         long = "auth-max-concurrent-hashes",
         id = "auth-max-concurrent-hashes",
@@ -132,10 +132,19 @@ impl Config {
     }
 
     /// The bound on concurrent password hashes actually used.
+    ///
+    /// By default one core is left free: hashes saturate every core they get, and a login storm
+    /// must not delay the other requests this process serves (in embedded mode, all of them).
     pub fn hash_concurrency(&self) -> usize {
-        self.max_concurrent_hashes
-            .or_else(|| std::thread::available_parallelism().ok())
-            .map_or(1, NonZeroUsize::get)
+        self.max_concurrent_hashes.map_or_else(
+            || {
+                std::thread::available_parallelism()
+                    .map_or(1, NonZeroUsize::get)
+                    .saturating_sub(1)
+                    .max(1)
+            },
+            NonZeroUsize::get,
+        )
     }
 }
 

@@ -4,12 +4,14 @@
 //! EdDSA access tokens that any service verifies on its own against the published JWKS, and
 //! opaque refresh tokens that only auth can exchange, rotated on every use with reuse detection.
 //! The flows are in [`sessions`] and [`registration`], the HTTP surface in [`routes`], the keys
-//! in [`keys`], the input types in [`domain`], and the database in [`storage`].
+//! in [`keys`], the input types in [`domain`], the database in [`storage`], and what auth
+//! announces to other services (`user.registered`, through the outbox) in [`events`].
 
 pub mod bootstrap;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod keys;
 pub mod passwords;
 pub mod registration;
@@ -21,6 +23,8 @@ pub mod tokens;
 
 use anyhow::Context;
 use axum::Router;
+use platform::Wiring;
+use platform::events::outbox;
 use platform::http::{Readiness, service_app};
 
 pub use bootstrap::admin_password_path;
@@ -38,14 +42,31 @@ pub fn router(state: AppState) -> Router {
     routes::router().with_state(state)
 }
 
-/// Opens the database (running migrations), makes sure a signing key and the `admin` account
-/// exist, and returns the complete service, ready to serve.
-pub async fn app(config: &Config, env: &Env) -> anyhow::Result<Router> {
+/// Opens the database (running migrations), starts the outbox relay that publishes auth's
+/// events on `wiring.bus`, makes sure a signing key and the `admin` account exist, and returns
+/// the complete service, ready to serve. Background work stops on `wiring.shutdown`.
+///
+/// Auth verifies access tokens against its own key store, not with `wiring.verifier` (which
+/// fetches auth's JWKS over HTTP).
+pub async fn app(config: &Config, env: &Env, wiring: &Wiring) -> anyhow::Result<Router> {
     let storage = open_storage(config, env).await?;
-    let state = AppState::new(config, storage.clone()).await?;
+    let relay = outbox::spawn_relay(
+        "auth",
+        storage.pool().clone(),
+        wiring.bus.clone(),
+        wiring.shutdown.clone(),
+    );
+    let state = AppState::new(config, storage.clone(), relay).await?;
     state.keys.ensure_signing_key().await?;
     bootstrap::ensure_admin(&state.storage, &state.passwords, config, env).await?;
-    let readiness = Readiness::new().database(storage.pool().clone());
+    state.relay.wake();
+    let bus = wiring.bus.clone();
+    let readiness = Readiness::new()
+        .database(storage.pool().clone())
+        .check("bus", move || {
+            let bus = bus.clone();
+            async move { bus.check().await }
+        });
     Ok(service_app("auth", router(state), readiness))
 }
 

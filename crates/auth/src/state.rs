@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use axum::extract::FromRef;
 use platform::Verifier;
+use platform::events::outbox::Relay;
 
 use crate::config::Config;
 use crate::keys::{KeyRing, LocalKeys};
@@ -29,12 +30,15 @@ pub struct AppState {
     /// Checks access tokens against this service's own key store, for [`platform::AuthUser`].
     pub verifier: Arc<Verifier>,
     pub settings: Arc<Settings>,
+    /// Publishes the outbox; woken after each account creation so `user.registered` leaves at
+    /// once instead of at the next poll.
+    pub relay: Relay,
 }
 
 impl AppState {
-    /// Builds the state over an opened database; computes the dummy password hash, so it takes
-    /// as long as one hash.
-    pub async fn new(config: &Config, storage: Storage) -> anyhow::Result<Self> {
+    /// Builds the state over an opened database and its running outbox relay; computes the
+    /// dummy password hash, so it takes as long as one hash.
+    pub async fn new(config: &Config, storage: Storage, relay: Relay) -> anyhow::Result<Self> {
         let passwords = Arc::new(Passwords::new(config.hash_concurrency()).await?);
         let keys = Arc::new(KeyRing::new(
             storage.clone(),
@@ -57,6 +61,7 @@ impl AppState {
                 access_ttl: config.access_token_ttl(),
                 refresh_ttl: config.refresh_token_ttl(),
             }),
+            relay,
         })
     }
 }

@@ -10,6 +10,9 @@
 //!
 //! The upstream answers every path with a small JSON body behind the same common layers every
 //! service has, so "direct", "through the gateway" and "through nginx" differ only by the proxy.
+//!
+//! `BENCH_WORKERS=N` sets the tokio worker threads (`0`: a current-thread runtime) and
+//! `BENCH_NO_LOG=1` skips the log subscriber, to see what each costs.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -55,7 +58,9 @@ fn main() -> anyhow::Result<()> {
 
 async fn run() -> anyhow::Result<()> {
     // Logging as the binary sets it up, so its per-request cost is part of the measurement.
-    platform::telemetry::init(platform::telemetry::LogFormat::Human);
+    if std::env::var_os("BENCH_NO_LOG").is_none() {
+        platform::telemetry::init(platform::telemetry::LogFormat::Human);
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let shutdown = CancellationToken::new();
     let running = match args.first().map(String::as_str) {

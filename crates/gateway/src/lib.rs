@@ -16,6 +16,7 @@ pub mod upstreams;
 
 mod access;
 mod limit;
+mod metrics;
 mod proxy;
 mod routes;
 
@@ -47,9 +48,14 @@ pub fn app(
     for (service, instances) in upstreams.iter() {
         tracing::debug!(service, ?instances, "gateway upstream");
     }
-    let routes = routes::router(proxy, &upstreams, client);
     // The gateway is ready as soon as it serves; its upstreams' state is `/health`'s business.
-    Ok(service_app("gateway", routes, Readiness::new()))
+    let own = service_app(
+        "gateway",
+        routes::own_routes(&upstreams, client),
+        Readiness::new(),
+    );
+    // Merged after the layers were applied, so the hot path carries only its own bookkeeping.
+    Ok(own.merge(routes::proxy_routes(proxy, &upstreams)))
 }
 
 /// A verifier that fetches the signing keys from the first configured auth instance.

@@ -8,11 +8,17 @@
 //! may then stream for as long as it needs.
 //!
 //! Headers are forwarded as sent except for what a proxy must not pass on: hop-by-hop headers
-//! (RFC 9110 §7.6.1) and any client-sent `X-User-*` header, which a careless service might take
-//! for an identity the gateway vouched for.
+//! (RFC 9110 §7.6.1), any client-sent `X-User-*` header, which a careless service might take for
+//! an identity the gateway vouched for, and the internal service-to-service token header.
+//!
+//! This path runs on every request, so it does its own bookkeeping (request id, metrics, panic
+//! guard) instead of going through the generic per-service middleware, and allocates only what
+//! the forwarded request needs. The service that answers logs the request under the same
+//! request id; the gateway logs only what went wrong on its side.
 
 use std::error::Error as StdError;
 use std::net::{IpAddr, SocketAddr};
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +26,7 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
+use futures::FutureExt;
 use http::header::{self, HeaderName, HeaderValue};
 use http::uri::PathAndQuery;
 use http::{HeaderMap, Method, Version};
@@ -35,6 +42,7 @@ use tokio::time::Instant;
 use crate::access;
 use crate::error::GatewayError;
 use crate::limit::{self, BodyTooLarge, CappedBody};
+use crate::metrics::RouteMetrics;
 use crate::upstreams::{Balancer, Instance};
 
 /// The body type sent upstream: the client's body, cut off past the limit.
@@ -43,7 +51,6 @@ pub(crate) type UpstreamBody = CappedBody;
 /// The pooled HTTP/1.1 client shared by every route (and the health probes).
 pub(crate) type HttpClient = Client<HttpConnector, UpstreamBody>;
 
-static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 static X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
@@ -77,9 +84,9 @@ pub(crate) struct Target {
     pub(crate) service: &'static str,
     /// `None` when the service has no configured instance (the route answers 404).
     pub(crate) balancer: Option<Arc<Balancer>>,
-    /// The upstream path for a seed alias (`/login` → `/auth/login`); `None` forwards the path
-    /// unchanged.
-    pub(crate) rewrite: Option<&'static str>,
+    /// A seed alias: the one method it answers and the upstream path (`POST /login` →
+    /// `/auth/login`); `None` forwards any method with the path unchanged.
+    pub(crate) rewrite: Option<(Method, &'static str)>,
 }
 
 /// One route's handler state: one `Arc` clone per request.
@@ -87,22 +94,45 @@ pub(crate) struct Target {
 pub(crate) struct Forwarder {
     pub(crate) proxy: Arc<Proxy>,
     pub(crate) target: Target,
+    pub(crate) metrics: RouteMetrics,
 }
 
 impl Forwarder {
     pub(crate) async fn handle(self: Arc<Self>, request: Request) -> Response {
-        let (parts, body) = request.into_parts();
+        let started = std::time::Instant::now();
+        let _in_flight = self.metrics.in_flight();
+        let (mut parts, body) = request.into_parts();
+        let request_id = request_id(&mut parts.headers);
+        let method = parts.method.clone();
         let mut body = Some(body);
-        let outcome = self.forward(parts, &mut body).await;
+        let outcome = AssertUnwindSafe(self.forward(parts, &mut body, &request_id))
+            .catch_unwind()
+            .await;
         if let Some(unsent) = body {
             // Refused before the body went anywhere: read it off the connection so the client
             // gets to see the answer.
             limit::linger(unsent);
         }
-        match outcome {
-            Ok(response) => response,
-            Err(error) => error.into_response(),
-        }
+        let mut response = match outcome {
+            Ok(Ok(response)) => response,
+            Ok(Err(error)) => error.into_response(),
+            Err(panic) => {
+                let message = panic
+                    .downcast_ref::<&str>()
+                    .map(|text| (*text).to_owned())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!(request_id = ?request_id, panic = %message, "proxy panicked");
+                platform::Problem::internal().into_response()
+            }
+        };
+        response
+            .headers_mut()
+            .entry(&REQUEST_ID)
+            .or_insert(request_id);
+        self.metrics
+            .record(&method, response.status(), started.elapsed());
+        response
     }
 
     /// Forwards the request; takes `body` out of its slot only when it is sent upstream.
@@ -110,9 +140,17 @@ impl Forwarder {
         &self,
         mut parts: http::request::Parts,
         body: &mut Option<Body>,
+        request_id: &HeaderValue,
     ) -> Result<Response, GatewayError> {
         if parts.method == Method::CONNECT || parts.method == Method::TRACE {
             return Err(GatewayError::MethodNotAllowed);
+        }
+        if let Some((method, _)) = &self.target.rewrite {
+            let allowed =
+                parts.method == *method || (*method == Method::GET && parts.method == Method::HEAD);
+            if !allowed {
+                return Err(GatewayError::MethodNotAllowed);
+            }
         }
         if !access::is_public(&parts.method, parts.uri.path()) {
             let token = bearer_token(&parts)?;
@@ -134,7 +172,7 @@ impl Forwarder {
                 .path_and_query()
                 .cloned()
                 .unwrap_or_else(|| PathAndQuery::from_static("/")),
-            Some(path) => rewritten(path, parts.uri.query())?,
+            Some((_, path)) => rewritten(path, parts.uri.query())?,
         };
         let client_ip = parts
             .extensions
@@ -145,6 +183,11 @@ impl Forwarder {
             HeaderValue::from_str(authority.as_str()).ok()
         });
         prepare_request_headers(&mut parts.headers, client_ip, forwarded_host);
+        // Even a `Connection` header naming it cannot take the request id away.
+        parts
+            .headers
+            .entry(&REQUEST_ID)
+            .or_insert_with(|| request_id.clone());
 
         let Some(body) = body.take() else {
             return Err(GatewayError::Internal);
@@ -185,7 +228,7 @@ impl Forwarder {
             match sent {
                 Ok(Ok(response)) => return Ok(incoming_response(response)),
                 Ok(Err(error)) => {
-                    let failure = classify(target.service, instance, &error);
+                    let failure = classify(target.service, instance, request_id, &error);
                     match failure {
                         GatewayError::Unavailable(_) if !last => continue,
                         GatewayError::PayloadTooLarge => {
@@ -203,6 +246,7 @@ impl Forwarder {
                     tracing::warn!(
                         service = target.service,
                         instance = %instance,
+                        request_id = ?request_id,
                         "upstream sent no response headers within the timeout"
                     );
                     count_failure(target.service, "timeout");
@@ -266,10 +310,11 @@ fn incoming_response(response: http::Response<hyper::body::Incoming>) -> Respons
 fn classify(
     service: &'static str,
     instance: &Instance,
+    request_id: &HeaderValue,
     error: &hyper_util::client::legacy::Error,
 ) -> GatewayError {
     if error.is_connect() {
-        tracing::warn!(service, instance = %instance, error = %chain(error), "upstream refused the connection");
+        tracing::warn!(service, instance = %instance, request_id = ?request_id, error = %chain(error), "upstream refused the connection");
         count_failure(service, "connect");
         return GatewayError::Unavailable(service);
     }
@@ -280,7 +325,7 @@ fn classify(
         }
         source = cause.source();
     }
-    tracing::warn!(service, instance = %instance, error = %chain(error), "upstream exchange failed");
+    tracing::warn!(service, instance = %instance, request_id = ?request_id, error = %chain(error), "upstream exchange failed");
     count_failure(service, "exchange");
     GatewayError::BadGateway(service)
 }
@@ -302,21 +347,71 @@ fn chain(error: &dyn StdError) -> String {
     text
 }
 
+/// The request's id: the client's `X-Request-Id` when it sent one, else a new time-ordered id,
+/// set on the request so the service logs under the same id.
+fn request_id(headers: &mut HeaderMap) -> HeaderValue {
+    if let Some(id) = headers.get(&REQUEST_ID) {
+        return id.clone();
+    }
+    let id = new_request_id();
+    headers.insert(REQUEST_ID.clone(), id.clone());
+    id
+}
+
+/// A UUIDv7 (time-ordered, like the ids the services mint) whose random part comes from a
+/// per-thread generator: `Uuid::now_v7` asks the kernel for randomness on every call, a system
+/// call per request on the hot path, and a request id needs uniqueness, not secrecy.
+fn new_request_id() -> HeaderValue {
+    use std::cell::Cell;
+    use std::hash::{BuildHasher, Hasher};
+
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new({
+            // Seeded once per thread from the process's random hash keys.
+            let mut hasher = std::hash::RandomState::new().build_hasher();
+            hasher.write_u64(0x6d69_6372_6f73_686f);
+            hasher.finish()
+        });
+    }
+    // splitmix64: two draws give the 80 bits the builder takes (74 of them are kept).
+    let next = || {
+        STATE.with(|state| {
+            let mut z = state.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+            state.set(z);
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        })
+    };
+    let (high, low) = (next().to_le_bytes(), next().to_le_bytes());
+    let mut random = [0u8; 10];
+    random[..8].copy_from_slice(&high);
+    random[8..].copy_from_slice(&low[..2]);
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64);
+    let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid();
+    let mut buffer = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let text = uuid.hyphenated().encode_lower(&mut buffer);
+    HeaderValue::from_str(text).expect("a UUID is a valid header value")
+}
+
 /// Strips what must not travel upstream and adds what the service needs to know.
 fn prepare_request_headers(
     headers: &mut HeaderMap,
     client_ip: Option<IpAddr>,
     forwarded_host: Option<HeaderValue>,
 ) {
-    let request_id = headers.get(&REQUEST_ID).cloned();
-    strip_hop_by_hop(headers);
-    // The gateway answered any `Expect: 100-continue` itself already.
-    headers.remove(header::EXPECT);
-    remove_prefixed(headers, |name| name.starts_with("x-user-"));
+    strip(headers, |name| {
+        name.starts_with("x-user-")
+            // The gateway answered any `Expect: 100-continue` itself already.
+            || name == "expect"
+            || name == INTERNAL_TOKEN_HEADER
+    });
 
     if let Some(ip) = client_ip {
         let value = match headers.get(&X_FORWARDED_FOR) {
-            None => ip.to_string(),
+            None => ip_header_value(ip),
             Some(_) => {
                 let mut joined = String::new();
                 for value in headers.get_all(&X_FORWARDED_FOR) {
@@ -326,10 +421,10 @@ fn prepare_request_headers(
                     }
                 }
                 joined.push_str(&ip.to_string());
-                joined
+                HeaderValue::from_maybe_shared(Bytes::from(joined)).ok()
             }
         };
-        if let Ok(value) = HeaderValue::from_maybe_shared(Bytes::from(value)) {
+        if let Some(value) = value {
             headers.insert(&X_FORWARDED_FOR, value);
         }
     }
@@ -338,51 +433,85 @@ fn prepare_request_headers(
     if let Some(host) = forwarded_host {
         headers.insert(&X_FORWARDED_HOST, host);
     }
-    if let Some(request_id) = request_id {
-        headers.insert(&REQUEST_ID, request_id);
-    }
 }
 
-/// Removes hop-by-hop headers: `Connection` and every header it names, and the fixed list.
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    if headers.contains_key(header::CONNECTION) {
-        let listed: Vec<HeaderValue> = headers
-            .get_all(header::CONNECTION)
-            .iter()
-            .cloned()
-            .collect();
-        headers.remove(header::CONNECTION);
-        for value in &listed {
-            let Ok(text) = value.to_str() else { continue };
-            for name in text
-                .split(',')
-                .map(str::trim)
-                .filter(|name| !name.is_empty())
-            {
-                headers.remove(name);
-            }
-        }
-    }
-    headers.remove(&KEEP_ALIVE);
-    headers.remove(header::TE);
-    headers.remove(header::TRAILER);
-    headers.remove(header::TRANSFER_ENCODING);
-    headers.remove(header::UPGRADE);
-    remove_prefixed(headers, |name| name.starts_with("proxy-"));
+/// The header services use to prove a call comes from another service; a client must never be
+/// able to present it through the gateway.
+const INTERNAL_TOKEN_HEADER: &str = "x-internal-token";
+
+/// Hop-by-hop headers (RFC 9110 §7.6.1), `Proxy-*` included; `Connection` is handled apart since
+/// it names more of them.
+fn is_hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "keep-alive" | "te" | "trailer" | "transfer-encoding" | "upgrade"
+    ) || name.starts_with("proxy-")
 }
 
-/// Removes every header whose (lower-case) name matches; allocates only when one does.
-fn remove_prefixed(headers: &mut HeaderMap, matches: impl Fn(&str) -> bool) {
-    if !headers.keys().any(|name| matches(name.as_str())) {
+/// Removes hop-by-hop headers, those `Connection` names, and any for which `also` holds. One
+/// pass over the names decides; the common case (nothing to remove) allocates nothing.
+fn strip(headers: &mut HeaderMap, also: impl Fn(&str) -> bool) {
+    let doomed = |name: &str| is_hop_by_hop(name) || also(name);
+    let has_connection = headers.contains_key(header::CONNECTION);
+    if !has_connection && !headers.keys().any(|name| doomed(name.as_str())) {
         return;
     }
-    let doomed: Vec<HeaderName> = headers
-        .keys()
-        .filter(|name| matches(name.as_str()))
+    let listed: Vec<HeaderValue> = headers
+        .get_all(header::CONNECTION)
+        .iter()
         .cloned()
         .collect();
-    for name in doomed {
+    headers.remove(header::CONNECTION);
+    for value in &listed {
+        let Ok(text) = value.to_str() else { continue };
+        for name in text
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+        {
+            headers.remove(name);
+        }
+    }
+    let names: Vec<HeaderName> = headers
+        .keys()
+        .filter(|name| doomed(name.as_str()))
+        .cloned()
+        .collect();
+    for name in names {
         headers.remove(name);
+    }
+}
+
+/// Removes hop-by-hop headers from a response.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    strip(headers, |_| false);
+}
+
+/// The client address as a header value, formatted without the `fmt` machinery for IPv4.
+fn ip_header_value(ip: IpAddr) -> Option<HeaderValue> {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut buffer = [0u8; 15];
+            let mut length = 0;
+            for (index, octet) in v4.octets().into_iter().enumerate() {
+                if index > 0 {
+                    buffer[length] = b'.';
+                    length += 1;
+                }
+                if octet >= 100 {
+                    buffer[length] = b'0' + octet / 100;
+                    length += 1;
+                }
+                if octet >= 10 {
+                    buffer[length] = b'0' + (octet / 10) % 10;
+                    length += 1;
+                }
+                buffer[length] = b'0' + octet % 10;
+                length += 1;
+            }
+            HeaderValue::from_bytes(&buffer[..length]).ok()
+        }
+        IpAddr::V6(_) => HeaderValue::from_maybe_shared(Bytes::from(ip.to_string())).ok(),
     }
 }
 
@@ -427,11 +556,13 @@ mod tests {
         let mut map = headers(&[
             ("x-user-id", "0190"),
             ("x-user-role", "admin"),
+            ("x-internal-token", "guess"),
             ("x-request-id", "abc"),
         ]);
         prepare_request_headers(&mut map, Some(IpAddr::from([10, 0, 0, 1])), None);
         assert!(!map.contains_key("x-user-id"));
         assert!(!map.contains_key("x-user-role"));
+        assert!(!map.contains_key("x-internal-token"));
         assert_eq!(map["x-request-id"], "abc");
         assert_eq!(map["x-forwarded-for"], "10.0.0.1");
         assert_eq!(map["x-forwarded-proto"], "http");
@@ -448,6 +579,33 @@ mod tests {
             map["x-forwarded-for"],
             "203.0.113.9, 198.51.100.2, 127.0.0.1"
         );
+    }
+
+    #[test]
+    fn client_addresses_are_formatted_like_display() {
+        for ip in [
+            IpAddr::from([127, 0, 0, 1]),
+            IpAddr::from([10, 200, 3, 45]),
+            IpAddr::from([255, 255, 255, 255]),
+            IpAddr::from([0, 0, 0, 0]),
+            "::1".parse().unwrap(),
+            "2001:db8::7".parse().unwrap(),
+        ] {
+            assert_eq!(ip_header_value(ip).unwrap(), ip.to_string().as_str());
+        }
+    }
+
+    #[test]
+    fn requests_without_an_id_get_one_and_keep_a_sent_one() {
+        let mut map = HeaderMap::new();
+        let minted = request_id(&mut map);
+        assert_eq!(map["x-request-id"], minted);
+        let parsed = uuid::Uuid::parse_str(minted.to_str().unwrap()).unwrap();
+        assert_eq!(parsed.get_version_num(), 7);
+        let ids: std::collections::HashSet<_> = (0..10_000).map(|_| new_request_id()).collect();
+        assert_eq!(ids.len(), 10_000, "ids repeat");
+        let mut map = headers(&[("x-request-id", "mine")]);
+        assert_eq!(request_id(&mut map), "mine");
     }
 
     #[test]

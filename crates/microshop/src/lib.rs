@@ -1,10 +1,10 @@
 //! The `microshop` binary's library half: settings and the two ways of running services.
 //!
 //! Embedded mode ([`Stack::start`]) binds every service first (ports may be 0), then builds each
-//! one knowing where the others really listen, so the gateway's route table and every service's
-//! token verifier point at live addresses. Distributed mode ([`serve_one`]) runs one service and
-//! takes the others' URLs from settings. Both stop the same way: stop accepting, drain in-flight
-//! requests for at most 10 s.
+//! one knowing where the others really listen, so the gateway's route table, every service's
+//! clients and every token verifier point at live addresses. Distributed mode ([`serve_one`])
+//! runs one service and takes the others' URLs from settings. Both stop the same way: stop
+//! accepting, drain in-flight requests for at most 10 s, end background tasks.
 
 pub mod settings;
 
@@ -12,21 +12,34 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::Router;
+use platform::auth::InternalToken;
+use platform::events::memory::MemoryBus;
 use platform::server::{self, Running};
-use platform::{ServiceEnv, Verifier};
+use platform::{ServiceEnv, ServiceUrls, Verifier, Wiring};
 use tokio_util::sync::CancellationToken;
 
 use crate::settings::{Service, Settings};
 
 /// Every service of the embedded stack, in start order: auth first, since the others fetch its
 /// keys; the gateway last, since it routes to all of them.
-pub const EMBEDDED_SERVICES: &[Service] = &[Service::Auth, Service::Gateway];
+pub const EMBEDDED_SERVICES: &[Service] = &[
+    Service::Auth,
+    Service::Users,
+    Service::Products,
+    Service::Payments,
+    Service::Orders,
+    Service::Notifier,
+    Service::Gateway,
+];
 
 /// A running set of services.
 #[derive(Debug)]
 pub struct Stack {
     /// Where each service really listens.
     pub addrs: Vec<(Service, SocketAddr)>,
+    /// The in-process bus the services share.
+    pub bus: MemoryBus,
     shutdown: CancellationToken,
     servers: Vec<Running>,
 }
@@ -58,26 +71,37 @@ impl Stack {
                 .iter()
                 .find(|(service, _)| *service == wanted)
                 .map(|(_, addr)| format!("http://{addr}"))
+                .unwrap_or_default()
         };
-        let auth_url = url_of(Service::Auth).unwrap_or_else(|| settings.auth_url.clone());
+        let urls = ServiceUrls {
+            auth: url_of(Service::Auth),
+            users: url_of(Service::Users),
+            orders: url_of(Service::Orders),
+            products: url_of(Service::Products),
+            payments: url_of(Service::Payments),
+            notifier: url_of(Service::Notifier),
+        };
+        let bus = MemoryBus::new();
         let shutdown = CancellationToken::new();
+        let wiring = Wiring {
+            bus: Arc::new(bus.clone()),
+            verifier: Arc::new(Verifier::remote(settings.auth.issuer.clone(), &urls.auth)),
+            urls,
+            internal_token: InternalToken::random(),
+            shutdown: shutdown.clone(),
+        };
         let mut servers = Vec::new();
         for (service, listener) in listeners {
-            let app = match service {
-                Service::Auth => auth::app(&settings.auth, &env).await?,
-                Service::Gateway => {
-                    let mut upstreams = gateway::Upstreams::from_config(&settings.gateway);
-                    for &other in EMBEDDED_SERVICES {
-                        if other != Service::Gateway
-                            && let Some(url) = url_of(other)
-                        {
-                            upstreams.insert_default(other.name(), &url)?;
-                        }
+            let app = if service == Service::Gateway {
+                let mut upstreams = gateway::Upstreams::from_config(&settings.gateway);
+                for &other in EMBEDDED_SERVICES {
+                    if other != Service::Gateway {
+                        upstreams.insert_default(other.name(), &url_of(other))?;
                     }
-                    let verifier =
-                        Arc::new(Verifier::remote(settings.gateway.issuer.clone(), &auth_url));
-                    gateway::app(&settings.gateway, upstreams, verifier)?
                 }
+                gateway::app(&settings.gateway, upstreams, wiring.verifier.clone())?
+            } else {
+                build(service, settings, &env, &wiring).await?
             };
             servers.push(server::spawn(
                 service.name(),
@@ -88,6 +112,7 @@ impl Stack {
         }
         Ok(Self {
             addrs,
+            bus,
             shutdown,
             servers,
         })
@@ -101,11 +126,16 @@ impl Stack {
             .map(|(_, addr)| *addr)
     }
 
-    /// The gateway's base URL.
-    pub fn gateway_url(&self) -> String {
-        self.addr(Service::Gateway)
+    /// A service's base URL.
+    pub fn url(&self, service: Service) -> String {
+        self.addr(service)
             .map(|addr| format!("http://{addr}"))
             .unwrap_or_default()
+    }
+
+    /// The gateway's base URL.
+    pub fn gateway_url(&self) -> String {
+        self.url(Service::Gateway)
     }
 
     /// A token that fires when the stack is stopped.
@@ -120,6 +150,30 @@ impl Stack {
     }
 }
 
+/// Builds one service's router (not the gateway's).
+async fn build(
+    service: Service,
+    settings: &Settings,
+    env: &ServiceEnv,
+    wiring: &Wiring,
+) -> anyhow::Result<Router> {
+    match service {
+        Service::Auth => auth::app(&settings.auth, env, wiring).await,
+        Service::Users => users::app(&settings.users, env, wiring).await,
+        Service::Orders => orders::app(&settings.orders, env, wiring).await,
+        Service::Products => products::app(&settings.products, env, wiring).await,
+        Service::Payments => payments::app(&settings.payments, env, wiring).await,
+        Service::Notifier => notifier::app(&settings.notifier, env, wiring).await,
+        Service::Gateway => unreachable!("the gateway is built from its upstreams"),
+    }
+    .with_context(|| format!("the {} service cannot start", service.name()))
+}
+
+/// A setting that `serve` mode needs and was not given: the binary exits 64.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct MissingSetting(pub String);
+
 /// Runs one service alone (`microshop serve <service>`), until `shutdown` fires.
 pub async fn serve_one(
     service: Service,
@@ -130,20 +184,45 @@ pub async fn serve_one(
         data_dir: settings.data_dir.clone(),
         embedded: false,
     };
+    let internal_token = match (&settings.internal_token, service) {
+        (Some(token), _) if !token.is_empty() => InternalToken::new(token.clone()),
+        // The gateway and auth neither make nor accept internal calls.
+        (_, Service::Gateway | Service::Auth) => InternalToken::random(),
+        _ => {
+            return Err(MissingSetting(format!(
+                "error: `serve {}` needs MICROSHOP_INTERNAL_TOKEN (the same secret for every \
+                 service of the deployment)",
+                service.name()
+            ))
+            .into());
+        }
+    };
+    let urls = &settings.urls;
+    let wiring = Wiring {
+        // Until the Kafka bus exists, events of a lone service stay in its process.
+        bus: Arc::new(MemoryBus::new()),
+        verifier: Arc::new(Verifier::remote(
+            settings.auth.issuer.clone(),
+            &urls.auth_url,
+        )),
+        urls: ServiceUrls {
+            auth: urls.auth_url.clone(),
+            users: urls.users_url.clone(),
+            orders: urls.orders_url.clone(),
+            products: urls.products_url.clone(),
+            payments: urls.payments_url.clone(),
+            notifier: urls.notifier_url.clone(),
+        },
+        internal_token,
+        shutdown: shutdown.clone(),
+    };
     let listener = server::bind(&settings.host, settings.ports.of(service)).await?;
-    let app = match service {
-        Service::Auth => {
-            std::fs::create_dir_all(&settings.data_dir).ok();
-            auth::app(&settings.auth, &env).await?
-        }
-        Service::Gateway => {
-            let upstreams = gateway::Upstreams::from_config(&settings.gateway);
-            let verifier = Arc::new(Verifier::remote(
-                settings.gateway.issuer.clone(),
-                &settings.auth_url,
-            ));
-            gateway::app(&settings.gateway, upstreams, verifier)?
-        }
+    std::fs::create_dir_all(&settings.data_dir).ok();
+    let app = if service == Service::Gateway {
+        let upstreams = gateway::Upstreams::from_config(&settings.gateway);
+        gateway::app(&settings.gateway, upstreams, wiring.verifier.clone())?
+    } else {
+        build(service, settings, &env, &wiring).await?
     };
     Ok(server::spawn(service.name(), listener, app, shutdown)?)
 }

@@ -30,6 +30,10 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(invocation)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(error) if error.downcast_ref::<microshop::MissingSetting>().is_some() => {
+            eprintln!("{error}");
+            ExitCode::from(64)
+        }
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE

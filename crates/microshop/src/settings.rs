@@ -64,6 +64,11 @@ pub enum AuthCommand {
 pub enum Service {
     Gateway,
     Auth,
+    Users,
+    Orders,
+    Products,
+    Payments,
+    Notifier,
 }
 
 impl Service {
@@ -71,6 +76,11 @@ impl Service {
         match self {
             Service::Gateway => "gateway",
             Service::Auth => "auth",
+            Service::Users => "users",
+            Service::Orders => "orders",
+            Service::Products => "products",
+            Service::Payments => "payments",
+            Service::Notifier => "notifier",
         }
     }
 }
@@ -104,19 +114,34 @@ pub struct Settings {
     #[command(flatten)]
     pub ports: Ports,
 
-    /// Base URL of the auth service, where others fetch the token keys (`serve` mode).
-    #[arg(
-        long,
-        env = "MICROSHOP_AUTH_URL",
-        default_value = "http://127.0.0.1:8001"
-    )]
-    pub auth_url: String,
+    #[command(flatten)]
+    pub urls: Urls,
+
+    /// Secret that service-to-service calls carry (`serve` mode; every process of one deployment
+    /// needs the same value). Embedded mode makes a random one per start.
+    #[arg(long, env = "MICROSHOP_INTERNAL_TOKEN", hide_env_values = true)]
+    pub internal_token: Option<String>,
 
     #[command(flatten)]
     pub auth: auth::Config,
 
     #[command(flatten)]
     pub gateway: gateway::Config,
+
+    #[command(flatten)]
+    pub users: users::Config,
+
+    #[command(flatten)]
+    pub orders: orders::Config,
+
+    #[command(flatten)]
+    pub products: products::Config,
+
+    #[command(flatten)]
+    pub payments: payments::Config,
+
+    #[command(flatten)]
+    pub notifier: notifier::Config,
 }
 
 /// Listening ports; 0 picks a free port (tests), and the real one is wired everywhere.
@@ -131,6 +156,26 @@ pub struct Ports {
     /// Port of the auth service.
     #[arg(long, env = "MICROSHOP_AUTH_PORT", default_value_t = 8001)]
     pub auth_port: u16,
+
+    /// Port of the users service.
+    #[arg(long, env = "MICROSHOP_USERS_PORT", default_value_t = 8002)]
+    pub users_port: u16,
+
+    /// Port of the orders service.
+    #[arg(long, env = "MICROSHOP_ORDERS_PORT", default_value_t = 8003)]
+    pub orders_port: u16,
+
+    /// Port of the products service.
+    #[arg(long, env = "MICROSHOP_PRODUCTS_PORT", default_value_t = 8004)]
+    pub products_port: u16,
+
+    /// Port of the payments service.
+    #[arg(long, env = "MICROSHOP_PAYMENTS_PORT", default_value_t = 8005)]
+    pub payments_port: u16,
+
+    /// Port of the notifier service.
+    #[arg(long, env = "MICROSHOP_NOTIFIER_PORT", default_value_t = 8006)]
+    pub notifier_port: u16,
 }
 
 impl Ports {
@@ -138,8 +183,68 @@ impl Ports {
         match service {
             Service::Gateway => self.gateway_port,
             Service::Auth => self.auth_port,
+            Service::Users => self.users_port,
+            Service::Orders => self.orders_port,
+            Service::Products => self.products_port,
+            Service::Payments => self.payments_port,
+            Service::Notifier => self.notifier_port,
         }
     }
+}
+
+/// Where the other services are, for a service run alone (`serve` mode). Embedded mode wires
+/// the real addresses instead.
+#[derive(Debug, Clone, Args)]
+#[group(id = "urls")]
+#[command(next_help_heading = "Service URLs (serve mode)")]
+pub struct Urls {
+    /// Base URL of the auth service.
+    #[arg(
+        long,
+        env = "MICROSHOP_AUTH_URL",
+        default_value = "http://127.0.0.1:8001"
+    )]
+    pub auth_url: String,
+
+    /// Base URL of the users service.
+    #[arg(
+        long,
+        env = "MICROSHOP_USERS_URL",
+        default_value = "http://127.0.0.1:8002"
+    )]
+    pub users_url: String,
+
+    /// Base URL of the orders service.
+    #[arg(
+        long,
+        env = "MICROSHOP_ORDERS_URL",
+        default_value = "http://127.0.0.1:8003"
+    )]
+    pub orders_url: String,
+
+    /// Base URL of the products service.
+    #[arg(
+        long,
+        env = "MICROSHOP_PRODUCTS_URL",
+        default_value = "http://127.0.0.1:8004"
+    )]
+    pub products_url: String,
+
+    /// Base URL of the payments service.
+    #[arg(
+        long,
+        env = "MICROSHOP_PAYMENTS_URL",
+        default_value = "http://127.0.0.1:8005"
+    )]
+    pub payments_url: String,
+
+    /// Base URL of the notifier service.
+    #[arg(
+        long,
+        env = "MICROSHOP_NOTIFIER_URL",
+        default_value = "http://127.0.0.1:8006"
+    )]
+    pub notifier_url: String,
 }
 
 /// What the command line asked for.

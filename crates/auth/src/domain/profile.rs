@@ -1,8 +1,8 @@
 //! The optional personal details a user may give at registration.
 //!
-//! Auth keeps them only so the `user.registered` event (a later issue) can carry them to the
-//! users service, which owns profiles; the limits are generous but bounded so no field can be
-//! used to store megabytes.
+//! Auth keeps them only so the `user.registered` event can carry them to the users service,
+//! which owns profiles; the limits are generous but bounded so no field can be used to store
+//! megabytes.
 
 use super::ValidationError;
 

@@ -1,6 +1,7 @@
 //! Accounts: who can log in, with which password hash and role.
 
 use platform::Role;
+use platform::events::{USER_EVENTS, outbox};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
@@ -9,6 +10,7 @@ use uuid::Uuid;
 use super::{Storage, from_millis, now_millis, parse_uuid, to_millis};
 use crate::domain::{Profile, Username};
 use crate::error::AuthError;
+use crate::events::UserRegistered;
 use crate::passwords::StoredHash;
 
 /// The unique constraint on lowercased usernames (its name in PostgreSQL, its column in SQLite).
@@ -43,7 +45,9 @@ fn account_from_row(row: &AnyRow) -> anyhow::Result<Account> {
 }
 
 impl Storage {
-    /// Stores a new account; a username already taken (in any case) is [`AuthError::UsernameTaken`].
+    /// Stores a new account and, in the same transaction, its `user.registered` event in the
+    /// outbox; a username already taken (in any case) is [`AuthError::UsernameTaken`]. Wake the
+    /// relay after this returns to publish the event at once.
     pub async fn create_account(
         &self,
         username: &Username,
@@ -58,6 +62,8 @@ impl Storage {
             // Stored in milliseconds; answer exactly what a later read will show.
             created_at: from_millis(now_millis())?,
         };
+        let event = UserRegistered::new(&account, profile).into_event();
+        let mut tx = self.pool.begin().await?;
         let result = sqlx::query(
             "INSERT INTO users \
              (id, username, username_lower, password_hash, role, email, first_name, last_name, address, created_at) \
@@ -73,10 +79,10 @@ impl Storage {
         .bind(profile.last_name.as_ref().map(|name| name.as_str().to_owned()))
         .bind(profile.address.as_ref().map(|address| address.as_str().to_owned()))
         .bind(to_millis(account.created_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await;
         match result {
-            Ok(_) => Ok(account),
+            Ok(_) => {}
             Err(error)
                 if platform::db::is_unique_violation(
                     &error,
@@ -84,10 +90,13 @@ impl Storage {
                     USERNAME_COLUMN,
                 ) =>
             {
-                Err(AuthError::UsernameTaken)
+                return Err(AuthError::UsernameTaken);
             }
-            Err(error) => Err(error.into()),
+            Err(error) => return Err(error.into()),
         }
+        outbox::enqueue(&mut tx, USER_EVENTS, &event).await?;
+        tx.commit().await?;
+        Ok(account)
     }
 
     /// Whether an account has this lowercased username.

@@ -4,9 +4,14 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use std::time::Duration;
+
 use auth::{Config, Env};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use platform::Wiring;
+use platform::events::memory::MemoryBus;
+use platform::events::{Bus, Event, Handled, USER_EVENTS, consumer};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -18,15 +23,23 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub config: Config,
     pub env: Env,
+    /// What the binary would give auth; `wiring.shutdown` stops this process's tasks.
+    pub wiring: Wiring,
+    /// The in-process bus auth publishes on (shared by siblings).
+    pub bus: MemoryBus,
+    /// Every event seen on `user-events` (shared by siblings).
+    observed: Arc<Mutex<Vec<Event>>>,
     dir: Arc<TempDir>,
-    shutdown: CancellationToken,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        self.shutdown.cancel();
+        self.wiring.shutdown.cancel();
     }
 }
+
+/// The consumer group the tests observe `user-events` with.
+const OBSERVER: &str = "test-observer";
 
 /// A user that registered and logged in.
 #[derive(Debug, Clone)]
@@ -62,14 +75,33 @@ async fn try_spawn(embedded: bool, configure: impl FnOnce(&mut Config)) -> anyho
         data_dir: dir.path().to_path_buf(),
         embedded,
     };
-    start(config, env, dir).await
+    let (wiring, bus) = test_support::wiring(&test_support::TestKeys::new());
+    let observed = Arc::new(Mutex::new(Vec::new()));
+    let seen = observed.clone();
+    let observer = consumer::handler(move |event: Event| {
+        let seen = seen.clone();
+        async move {
+            seen.lock().unwrap().push(event);
+            Handled::Done
+        }
+    });
+    // Lives as long as the bus: siblings share both.
+    bus.consume(USER_EVENTS, OBSERVER, observer, CancellationToken::new());
+    start(config, env, dir, wiring, bus, observed).await
 }
 
-async fn start(config: Config, env: Env, dir: Arc<TempDir>) -> anyhow::Result<TestApp> {
-    let router = auth::app(&config, &env).await?;
+async fn start(
+    config: Config,
+    env: Env,
+    dir: Arc<TempDir>,
+    wiring: Wiring,
+    bus: MemoryBus,
+    observed: Arc<Mutex<Vec<Event>>>,
+) -> anyhow::Result<TestApp> {
+    let router = auth::app(&config, &env, &wiring).await?;
     let listener = platform::server::bind("127.0.0.1", 0).await.unwrap();
-    let shutdown = CancellationToken::new();
-    let running = platform::server::spawn("auth", listener, router, shutdown.clone()).unwrap();
+    let running =
+        platform::server::spawn("auth", listener, router, wiring.shutdown.clone()).unwrap();
     Ok(TestApp {
         address: format!("http://{}", running.addr),
         client: reqwest::Client::builder()
@@ -78,8 +110,10 @@ async fn start(config: Config, env: Env, dir: Arc<TempDir>) -> anyhow::Result<Te
             .unwrap(),
         config,
         env,
+        wiring,
+        bus,
+        observed,
         dir,
-        shutdown,
     })
 }
 
@@ -107,7 +141,47 @@ impl TestApp {
             embedded,
             ..self.env.clone()
         };
-        start(config, env, self.dir.clone()).await
+        let wiring = Wiring {
+            shutdown: CancellationToken::new(),
+            ..self.wiring.clone()
+        };
+        start(
+            config,
+            env,
+            self.dir.clone(),
+            wiring,
+            self.bus.clone(),
+            self.observed.clone(),
+        )
+        .await
+    }
+
+    /// Every event published on `user-events` so far, once the outbox is drained and the
+    /// observer has caught up (so "exactly one" assertions are not racing the relay).
+    pub async fn published_user_events(&self) -> Vec<Event> {
+        let db = self.db().await;
+        for _ in 0..500 {
+            let (pending,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+                    .fetch_one(&db)
+                    .await
+                    .unwrap();
+            if pending == 0 && self.bus.retained(USER_EVENTS) == 0 {
+                db.close().await;
+                return self.observed.lock().unwrap().clone();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the outbox was not published in time");
+    }
+
+    /// The `user.registered` events published for `user_id`.
+    pub async fn registrations_of(&self, user_id: &str) -> Vec<Event> {
+        self.published_user_events()
+            .await
+            .into_iter()
+            .filter(|event| event.kind == "user.registered" && event.subject == user_id)
+            .collect()
     }
 
     pub fn database_path(&self) -> PathBuf {

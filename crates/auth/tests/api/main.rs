@@ -5,6 +5,7 @@
 //! all areas keeps link time down; each area is a module.
 
 mod admin;
+mod events;
 mod helpers;
 mod jwks_and_rotation;
 mod login;

@@ -14,8 +14,10 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::Request;
-use axum::routing::{MethodRouter, any, get, post};
+use axum::routing::{MethodRouter, any, get};
+use http::Method;
 
+use crate::metrics::RouteMetrics;
 use crate::proxy::{Forwarder, HttpClient, Proxy, Target};
 use crate::upstreams::{Balancer, Upstreams};
 
@@ -70,35 +72,14 @@ pub(crate) const ROUTES: &[Route] = &[
 const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 /// The seeds' short paths, rewritten to auth's: (method, path, upstream path).
-const ALIASES: &[(&str, &str, &str)] = &[
-    ("POST", "/signup", "/auth/signup"),
-    ("POST", "/login", "/auth/login"),
-    ("GET", "/me", "/auth/me"),
+const ALIASES: &[(Method, &str, &str)] = &[
+    (Method::POST, "/signup", "/auth/signup"),
+    (Method::POST, "/login", "/auth/login"),
+    (Method::GET, "/me", "/auth/me"),
 ];
 
-/// The gateway's own routes and one proxy route set per prefix.
-pub(crate) fn router(
-    proxy: Arc<Proxy>,
-    upstreams: &Upstreams,
-    health_client: HttpClient,
-) -> Router {
-    let balancers: HashMap<&'static str, Arc<Balancer>> = upstreams
-        .iter()
-        .filter_map(|(service, instances)| {
-            Balancer::new(instances).map(|balancer| (service, Arc::new(balancer)))
-        })
-        .collect();
-    let target = |service: &'static str, rewrite: Option<&'static str>| {
-        Arc::new(Forwarder {
-            proxy: proxy.clone(),
-            target: Target {
-                service,
-                balancer: balancers.get(service).cloned(),
-                rewrite,
-            },
-        })
-    };
-
+/// The gateway's own routes (`/`, `/health`), to be wrapped in the common service layers.
+pub(crate) fn own_routes(upstreams: &Upstreams, health_client: HttpClient) -> Router {
     let health = Arc::new(health::HealthState {
         client: health_client,
         services: upstreams
@@ -107,30 +88,52 @@ pub(crate) fn router(
             .collect(),
         started: Instant::now(),
     });
-    let mut router = Router::new()
+    Router::new()
         .route("/", get(home::page))
-        .route("/health", get(health::aggregate).with_state(health));
+        .route("/health", get(health::aggregate).with_state(health))
+}
 
+/// One proxy route set per prefix, plus the JWKS and the seed aliases. These do their own
+/// request id, metrics and panic handling (see [`crate::proxy`]), so they are merged in after
+/// the common layers are applied.
+pub(crate) fn proxy_routes(proxy: Arc<Proxy>, upstreams: &Upstreams) -> Router {
+    let balancers: HashMap<&'static str, Arc<Balancer>> = upstreams
+        .iter()
+        .filter_map(|(service, instances)| {
+            Balancer::new(instances).map(|balancer| (service, Arc::new(balancer)))
+        })
+        .collect();
+    // `label` is the metrics' `route`: the prefix, never the raw path.
+    let target =
+        |label: &'static str, service: &'static str, rewrite: Option<(Method, &'static str)>| {
+            Arc::new(Forwarder {
+                proxy: proxy.clone(),
+                target: Target {
+                    service,
+                    balancer: balancers.get(service).cloned(),
+                    rewrite,
+                },
+                metrics: RouteMetrics::new(label),
+            })
+        };
+
+    let mut router = Router::new();
     for route in ROUTES {
-        let forward = forward(target(route.service, None));
+        let forward = forward(target(route.prefix, route.service, None));
         router = router
             .route(route.prefix, forward.clone())
             .route(&format!("{}/", route.prefix), forward.clone())
             .route(&format!("{}/{{*rest}}", route.prefix), forward);
     }
-    router = router.route(JWKS_PATH, forward(target("auth", None)));
+    router = router.route(JWKS_PATH, forward(target(JWKS_PATH, "auth", None)));
     for (method, path, upstream_path) in ALIASES {
-        let forwarder = target("auth", Some(upstream_path));
-        let handler = move |request: Request| forwarder.clone().handle(request);
-        let method_router = match *method {
-            "POST" => post(handler),
-            _ => get(handler),
-        };
-        router = router.route(path, method_router);
+        let forwarder = target(path, "auth", Some((method.clone(), upstream_path)));
+        router = router.route(path, forward(forwarder));
     }
     router
 }
 
+/// Every method goes to the forwarder, which answers the ones it refuses itself (as problems).
 fn forward(forwarder: Arc<Forwarder>) -> MethodRouter {
     any(move |request: Request| forwarder.clone().handle(request))
 }

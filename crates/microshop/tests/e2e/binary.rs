@@ -25,8 +25,12 @@ fn start_up() -> Running {
     let mut child = Command::new(BINARY)
         .arg("up")
         .env("MICROSHOP_DATA_DIR", data.path())
-        .env("MICROSHOP_GATEWAY_PORT", "0")
-        .env("MICROSHOP_AUTH_PORT", "0")
+        .envs(microshop::EMBEDDED_SERVICES.iter().map(|service| {
+            (
+                format!("MICROSHOP_{}_PORT", service.name().to_uppercase()),
+                "0",
+            )
+        }))
         .env("MICROSHOP_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())

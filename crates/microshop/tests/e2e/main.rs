@@ -4,4 +4,5 @@
 //! `stack` starts every service in-process on free ports and drives it over HTTP like a client.
 
 mod binary;
+mod shop;
 mod stack;

@@ -4,27 +4,30 @@ use microshop::settings::{self, Invocation, Service};
 use serde_json::{Value, json};
 
 /// The embedded stack on free ports with a fresh data folder.
-struct TestStack {
+pub struct TestStack {
     stack: Option<Stack>,
-    client: reqwest::Client,
-    gateway: String,
-    auth: String,
-    _data: tempfile::TempDir,
+    pub client: reqwest::Client,
+    pub gateway: String,
+    pub auth: String,
+    pub data: tempfile::TempDir,
 }
 
 impl TestStack {
-    async fn start() -> Self {
+    pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts with extra command-line settings, such as `["--payments-decline-rate", "0"]`.
+    pub async fn start_with(extra: &[&str]) -> Self {
         let data = tempfile::tempdir().unwrap();
-        let args = [
-            "microshop",
-            "up",
-            "--gateway-port",
-            "0",
-            "--auth-port",
-            "0",
-            "--data-dir",
-            data.path().to_str().unwrap(),
-        ];
+        let mut args: Vec<String> = vec!["microshop".into(), "up".into()];
+        for service in microshop::EMBEDDED_SERVICES {
+            args.push(format!("--{}-port", service.name()));
+            args.push("0".into());
+        }
+        args.push("--data-dir".into());
+        args.push(data.path().to_str().unwrap().into());
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
         let Invocation::Up(settings) =
             settings::parse(args.iter().map(Into::into).collect()).unwrap()
         else {
@@ -36,11 +39,11 @@ impl TestStack {
             auth: format!("http://{}", stack.addr(Service::Auth).unwrap()),
             stack: Some(stack),
             client: reqwest::Client::new(),
-            _data: data,
+            data,
         }
     }
 
-    async fn register(&self, username: &str, password: &str) -> Value {
+    pub async fn register(&self, username: &str, password: &str) -> Value {
         let response = self
             .client
             .post(format!("{}/auth/register", self.gateway))
@@ -52,7 +55,7 @@ impl TestStack {
         response.json().await.unwrap()
     }
 
-    async fn login(&self, username: &str, password: &str) -> Value {
+    pub async fn login(&self, username: &str, password: &str) -> Value {
         let response = self
             .client
             .post(format!("{}/login", self.gateway))
@@ -64,7 +67,7 @@ impl TestStack {
         response.json().await.unwrap()
     }
 
-    async fn me(&self, base: &str, token: &str) -> reqwest::Response {
+    pub async fn me(&self, base: &str, token: &str) -> reqwest::Response {
         self.client
             .get(format!("{base}/auth/me"))
             .bearer_auth(token)

@@ -1,9 +1,12 @@
 //! The behaviour every service inherits from `platform::http::service_app`, checked over real
 //! HTTP: problem answers for routing and body errors, the panic guard, request ids, health and
-//! metrics, and the `AuthUser` extractor against a real verifier.
+//! metrics, and the `AuthUser` extractor against a real verifier; and the event machinery
+//! (outbox relay, idempotent consumers, the in-process bus) over real databases.
 
 mod auth;
+mod events;
 mod http;
+mod resilience;
 
 use std::net::SocketAddr;
 

@@ -1,0 +1,93 @@
+//! A notification: one order event, for the order's owner, in words.
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::OrderEvent;
+
+/// One entry of a user's inbox, as the API and the stream show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Notification {
+    /// UUIDv7 minted when the event is processed: ids sort in creation order, which is what
+    /// the stream's `Last-Event-ID` replay relies on.
+    pub id: Uuid,
+    /// Whose inbox it is in.
+    pub user_id: Uuid,
+    /// The event type it came from, such as `order.created`.
+    pub kind: String,
+    /// The human line, as printed on the console.
+    pub message: String,
+    pub order_id: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    pub read: bool,
+}
+
+impl Notification {
+    /// A new, unread notification for `event`'s order owner, created now.
+    pub fn for_event(event: &OrderEvent) -> Self {
+        let id = Uuid::now_v7();
+        Self {
+            id,
+            user_id: event.user_id,
+            kind: event.kind.as_str().to_owned(),
+            message: event.describe(),
+            order_id: event.order_id,
+            created_at: created_at_of(id),
+            read: false,
+        }
+    }
+}
+
+/// The millisecond a UUIDv7 was minted at, so `created_at` and the id's order always agree.
+fn created_at_of(id: Uuid) -> OffsetDateTime {
+    let millis = id.get_timestamp().map_or(0, |timestamp| {
+        let (secs, nanos) = timestamp.to_unix();
+        i128::from(secs) * 1000 + i128::from(nanos / 1_000_000)
+    });
+    OffsetDateTime::from_unix_timestamp_nanos(millis * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Cents, OrderEventKind};
+
+    fn event() -> OrderEvent {
+        OrderEvent {
+            kind: OrderEventKind::Paid,
+            order_id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+            username: "alice".into(),
+            status: Some("paid".into()),
+            total: Cents::new(2500).unwrap(),
+            item_count: 2,
+            reason: None,
+        }
+    }
+
+    #[test]
+    fn a_notification_carries_the_event_line_for_the_orders_owner() {
+        let event = event();
+        let notification = Notification::for_event(&event);
+        assert_eq!(notification.user_id, event.user_id);
+        assert_eq!(notification.order_id, event.order_id);
+        assert_eq!(notification.kind, "order.paid");
+        assert_eq!(notification.message, event.describe());
+        assert!(!notification.read);
+    }
+
+    #[test]
+    fn ids_sort_in_creation_order_and_match_created_at() {
+        let before = OffsetDateTime::now_utc() - time::Duration::milliseconds(1);
+        let first = Notification::for_event(&event());
+        let second = Notification::for_event(&event());
+        assert!(first.id < second.id);
+        assert!(first.id.to_string() < second.id.to_string());
+        assert!(first.created_at <= second.created_at);
+        assert!(first.created_at >= before);
+        assert_eq!(first.created_at.nanosecond() % 1_000_000, 0);
+    }
+}

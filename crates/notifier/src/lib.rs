@@ -1,0 +1,99 @@
+//! The notifier service: order events in, notifications out.
+//!
+//! It consumes `order-events` as the consumer group `notifier` ([`order_events`]). Each event
+//! becomes, exactly once, a stored notification for the order's owner, one line on standard
+//! output (the seed's "print each order added or deleted") and a push to that user's open
+//! Server-Sent Events streams ([`hub`], [`feed`]). Users read their inbox with
+//! `GET /notifications` and follow it live with `GET /notifications/stream` ([`routes`]).
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod feed;
+pub mod hub;
+pub mod order_events;
+pub mod routes;
+pub mod state;
+pub mod storage;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use platform::events::ORDER_EVENTS;
+use platform::http::{Readiness, service_app};
+use platform::{ServiceEnv, Wiring};
+
+pub use config::Config;
+pub use error::NotifierError;
+pub use state::AppState;
+
+use hub::Hub;
+use order_events::{OrderEventsHandler, Stdout};
+use storage::Storage;
+
+/// The service's name, in logs, metrics and health answers.
+pub const SERVICE: &str = "notifier";
+
+/// The consumer group on `order-events`, and the consumer name of processed event ids.
+pub const CONSUMER_GROUP: &str = "notifier";
+
+/// The service's routes over `state`, without the common layers.
+pub fn router(state: AppState) -> Router {
+    routes::router().with_state(state)
+}
+
+/// Opens the database (running migrations), starts consuming `order-events` until
+/// `wiring.shutdown` fires, and returns the complete service, ready to serve.
+pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::Result<Router> {
+    let storage = open_storage(config, env).await?;
+    let hub = Arc::new(Hub::default());
+    let handler = OrderEventsHandler::new(storage.clone(), hub.clone(), Arc::new(Stdout));
+    // The tasks end on shutdown; nothing needs to wait for them.
+    drop(wiring.bus.consume(
+        ORDER_EVENTS,
+        CONSUMER_GROUP,
+        Arc::new(handler),
+        wiring.shutdown.clone(),
+    ));
+    drop(order_events::spawn_pruning(
+        storage.clone(),
+        wiring.shutdown.clone(),
+    ));
+    let state = AppState {
+        storage: storage.clone(),
+        hub,
+        verifier: wiring.verifier.clone(),
+        keepalive: config.keepalive(),
+        shutdown: wiring.shutdown.clone(),
+    };
+    let bus = wiring.bus.clone();
+    let readiness = Readiness::new()
+        .database(storage.pool().clone())
+        .check("bus", move || {
+            let bus = bus.clone();
+            async move { bus.check().await }
+        });
+    Ok(service_app(SERVICE, router(state), readiness))
+}
+
+async fn open_storage(config: &Config, env: &ServiceEnv) -> anyhow::Result<Storage> {
+    let url = match &config.database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&env.data_dir).with_context(|| {
+                format!(
+                    "cannot create the data directory {}",
+                    env.data_dir.display()
+                )
+            })?;
+            platform::db::sqlite_url(&env.data_dir, SERVICE)
+        }
+    };
+    let storage = Storage::connect(&url, config.db_pool_size)
+        .await
+        .context("cannot open the notifier database")?;
+    // The URL may carry a password: name the engine only.
+    tracing::debug!(engine = ?platform::db::Engine::of(&url)?, "opened the notifier database");
+    Ok(storage)
+}

@@ -1,0 +1,158 @@
+//! A user's notifications: `GET /notifications` (the inbox, newest first, paginated),
+//! `GET /notifications/stream` (Server-Sent Events of new ones) and
+//! `POST /notifications/{id}/read`.
+//!
+//! The inbox is personal: everyone, admins included, sees only their own notifications, and
+//! another user's notification id answers 404 like an unknown one.
+
+use axum::Router;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::routing::{get, post};
+use http::{HeaderMap, HeaderName, HeaderValue};
+use platform::{AuthUser, Json, Problem};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::domain::{Notification, Page, ValidationError};
+use crate::error::NotifierError;
+use crate::feed::{Feed, Item};
+use crate::state::AppState;
+
+/// The SSE event name of a notification (`addEventListener("notification", …)`).
+pub const NOTIFICATION_EVENT: &str = "notification";
+/// The SSE event name telling a client it missed notifications and should reload its inbox.
+pub const LAGGED_EVENT: &str = "lagged";
+
+/// Header the browser's `EventSource` sends on reconnect, with the last `id:` it received.
+static LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/notifications", get(list))
+        .route("/notifications/stream", get(stream))
+        .route("/notifications/{id}/read", post(mark_read))
+}
+
+#[derive(Debug, Deserialize)]
+struct ListQuery {
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+/// One page of the caller's inbox.
+#[derive(Debug, Serialize)]
+struct InboxView {
+    items: Vec<Notification>,
+    /// Notifications in the whole inbox.
+    total: i64,
+    limit: u32,
+    offset: u32,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<InboxView>, NotifierError> {
+    let Query(query) = query.map_err(bad_query)?;
+    let page = Page::parse(query.limit.as_deref(), query.offset.as_deref())?;
+    let inbox = state.storage.inbox(user.id, page).await?;
+    Ok(Json(InboxView {
+        items: inbox.items,
+        total: inbox.total,
+        limit: page.limit(),
+        offset: page.offset(),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct StreamQuery {
+    since: Option<String>,
+}
+
+async fn stream(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    query: Result<Query<StreamQuery>, QueryRejection>,
+) -> Result<impl IntoResponse, NotifierError> {
+    let Query(query) = query.map_err(bad_query)?;
+    let since = resume_point(&headers, query.since.as_deref())?;
+    let feed = Feed::open(
+        &state.hub,
+        state.storage.clone(),
+        user.id,
+        since,
+        state.shutdown.clone(),
+    );
+    let events = futures::stream::unfold(feed, |mut feed| async move {
+        let item = feed.next().await?;
+        Some((sse_event(&item), feed))
+    });
+    Ok((
+        // Tells nginx-style proxies not to buffer the stream.
+        [(
+            HeaderName::from_static("x-accel-buffering"),
+            HeaderValue::from_static("no"),
+        )],
+        Sse::new(events).keep_alive(KeepAlive::new().interval(state.keepalive)),
+    ))
+}
+
+/// Where a stream resumes: the `Last-Event-ID` of a reconnecting `EventSource` wins over the
+/// `since` of the URL it reconnects to (the URL's is older). A malformed `Last-Event-ID` is
+/// ignored rather than refused, or the browser would retry the same refused request forever;
+/// a malformed `since` is the caller's mistake and answers 422.
+fn resume_point(headers: &HeaderMap, since: Option<&str>) -> Result<Option<Uuid>, NotifierError> {
+    if let Some(id) = headers
+        .get(&LAST_EVENT_ID)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| Uuid::parse_str(value.trim()).ok())
+    {
+        return Ok(Some(id));
+    }
+    since
+        .map(|since| {
+            Uuid::parse_str(since.trim())
+                .map_err(|_| ValidationError::new("since", "must be a notification id").into())
+        })
+        .transpose()
+}
+
+fn sse_event(item: &Item) -> Result<SseEvent, axum::Error> {
+    match item {
+        Item::Notification(notification) => SseEvent::default()
+            .event(NOTIFICATION_EVENT)
+            .id(notification.id.to_string())
+            .json_data(notification.as_ref()),
+        Item::Lagged { missed } => SseEvent::default().event(LAGGED_EVENT).json_data(json!({
+            "missed": missed,
+            "detail": "Some notifications could not be delivered; reload GET /notifications",
+        })),
+    }
+}
+
+async fn mark_read(
+    State(state): State<AppState>,
+    user: AuthUser,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Notification>, NotifierError> {
+    let id = id
+        .ok()
+        .and_then(|Path(id)| Uuid::parse_str(&id).ok())
+        .ok_or(NotifierError::NotFound)?;
+    state
+        .storage
+        .mark_read(user.id, id)
+        .await?
+        .map(Json)
+        .ok_or(NotifierError::NotFound)
+}
+
+fn bad_query(rejection: QueryRejection) -> NotifierError {
+    Problem::bad_request("invalid_query", rejection.body_text()).into()
+}

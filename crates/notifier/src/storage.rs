@@ -1,0 +1,182 @@
+//! Everything the notifier keeps in its database: notifications and processed event ids.
+//!
+//! Queries are runtime SQL over sqlx's `Any` driver with `$N` placeholders, so the same code runs
+//! on SQLite (embedded) and PostgreSQL (distributed). The one write that matters for correctness
+//! is [`Storage::record`]: the event id and the notification go in one transaction, so an event
+//! delivered twice leaves one notification, and a crash between the two leaves neither.
+
+use sqlx::any::AnyRow;
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::CONSUMER_GROUP;
+use crate::domain::{Notification, Page};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The notifier's schema for each engine, applied by [`platform::db::connect`].
+pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
+    sqlite: &SQLITE_MIGRATIONS,
+    postgres: &POSTGRES_MIGRATIONS,
+};
+
+/// `SELECT <every column a Notification needs> FROM notifications <rest>`, as one literal
+/// (sqlx takes only static SQL).
+macro_rules! select_notifications {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, user_id, kind, message, order_id, created_at, read_at FROM notifications ",
+            $rest
+        )
+    };
+}
+
+/// The notifier database.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    pool: AnyPool,
+}
+
+/// One page of an inbox, with the inbox's size.
+#[derive(Debug, Clone)]
+pub struct InboxPage {
+    pub items: Vec<Notification>,
+    pub total: i64,
+}
+
+impl Storage {
+    pub fn new(pool: AnyPool) -> Self {
+        Self { pool }
+    }
+
+    /// Opens the database at `url` and brings its schema up to date.
+    pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<Self> {
+        let pool = platform::db::connect(url, pool_size, MIGRATIONS).await?;
+        Ok(Self::new(pool))
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Stores `notification` as the effect of event `event_id`, unless that event was already
+    /// processed. `true` when stored now, `false` for a duplicate (nothing written).
+    pub async fn record(&self, event_id: &str, notification: &Notification) -> sqlx::Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        if !platform::events::consumer::mark_processed(&mut tx, CONSUMER_GROUP, event_id).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO notifications \
+             (id, user_id, kind, message, order_id, event_id, created_at, read_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+        )
+        .bind(notification.id.to_string())
+        .bind(notification.user_id.to_string())
+        .bind(notification.kind.clone())
+        .bind(notification.message.clone())
+        .bind(notification.order_id.to_string())
+        .bind(event_id.to_owned())
+        .bind(to_millis(notification.created_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// `user`'s notifications, newest first.
+    pub async fn inbox(&self, user: Uuid, page: Page) -> anyhow::Result<InboxPage> {
+        let rows = sqlx::query(select_notifications!(
+            "WHERE user_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3"
+        ))
+        .bind(user.to_string())
+        .bind(i64::from(page.limit()))
+        .bind(i64::from(page.offset()))
+        .fetch_all(&self.pool)
+        .await?;
+        let total: i64 =
+            sqlx::query("SELECT COUNT(*) AS total FROM notifications WHERE user_id = $1")
+                .bind(user.to_string())
+                .fetch_one(&self.pool)
+                .await?
+                .try_get("total")?;
+        Ok(InboxPage {
+            items: rows
+                .iter()
+                .map(notification_from_row)
+                .collect::<Result<_, _>>()?,
+            total,
+        })
+    }
+
+    /// At most `limit` of `user`'s notifications created after `after`, oldest first: what a
+    /// stream missed.
+    pub async fn after(
+        &self,
+        user: Uuid,
+        after: Uuid,
+        limit: u32,
+    ) -> anyhow::Result<Vec<Notification>> {
+        let rows = sqlx::query(select_notifications!(
+            "WHERE user_id = $1 AND id > $2 ORDER BY id ASC LIMIT $3"
+        ))
+        .bind(user.to_string())
+        .bind(after.to_string())
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(notification_from_row).collect()
+    }
+
+    /// Marks one of `user`'s notifications read (idempotent); `None` when `user` has no such
+    /// notification.
+    pub async fn mark_read(&self, user: Uuid, id: Uuid) -> anyhow::Result<Option<Notification>> {
+        sqlx::query(
+            "UPDATE notifications SET read_at = $1 \
+             WHERE id = $2 AND user_id = $3 AND read_at IS NULL",
+        )
+        .bind(to_millis(OffsetDateTime::now_utc()))
+        .bind(id.to_string())
+        .bind(user.to_string())
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query(select_notifications!("WHERE id = $1 AND user_id = $2"))
+            .bind(id.to_string())
+            .bind(user.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(notification_from_row).transpose()
+    }
+}
+
+fn notification_from_row(row: &AnyRow) -> anyhow::Result<Notification> {
+    let read_at: Option<i64> = row.try_get("read_at")?;
+    Ok(Notification {
+        id: parse_uuid(&row.try_get::<String, _>("id")?)?,
+        user_id: parse_uuid(&row.try_get::<String, _>("user_id")?)?,
+        kind: row.try_get("kind")?,
+        message: row.try_get("message")?,
+        order_id: parse_uuid(&row.try_get::<String, _>("order_id")?)?,
+        created_at: from_millis(row.try_get("created_at")?)?,
+        read: read_at.is_some(),
+    })
+}
+
+fn to_millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+fn from_millis(millis: i64) -> anyhow::Result<OffsetDateTime> {
+    Ok(OffsetDateTime::from_unix_timestamp_nanos(
+        i128::from(millis) * 1_000_000,
+    )?)
+}
+
+fn parse_uuid(text: &str) -> anyhow::Result<Uuid> {
+    Uuid::parse_str(text)
+        .map_err(|error| anyhow::anyhow!("stored id {text:?} is not a UUID: {error}"))
+}

@@ -1,0 +1,141 @@
+//! Every way an orders request can fail, and the problem answer each one gets.
+//!
+//! Handlers return `Result<_, OrdersError>`; this is the one place that decides status codes and
+//! stable `code`s. Storage and unexpected errors become an opaque 500, logged here once with
+//! their cause chain. The payment outcomes that are not a success (declined, bank unavailable)
+//! are not errors of the request but answers about an order that exists; they are shaped in
+//! [`crate::routes`] with the order attached.
+
+use axum::response::{IntoResponse, Response};
+use http::StatusCode;
+use platform::Problem;
+use uuid::Uuid;
+
+use crate::domain::{OrderStatus, ValidationError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OrdersError {
+    #[error(transparent)]
+    Validation(#[from] ValidationError),
+    /// No address in the request and none to be found in the profile.
+    #[error("no shipping address: {0}")]
+    MissingAddress(&'static str),
+    #[error("unknown product {product_id}")]
+    UnknownProduct {
+        product_id: i64,
+        /// The request line naming it, when known.
+        line: Option<usize>,
+    },
+    #[error("insufficient stock for product {product_id}")]
+    InsufficientStock {
+        product_id: i64,
+        line: Option<usize>,
+    },
+    /// Products could not be reached: nothing was stored.
+    #[error("the products service is unavailable")]
+    ProductsUnavailable { retry_after: std::time::Duration },
+    #[error("the same Idempotency-Key was used for a different request")]
+    IdempotencyKeyReused,
+    #[error("a request with this Idempotency-Key is still being processed")]
+    RequestInProgress,
+    #[error("no such order")]
+    NotFound,
+    #[error("order {order_id} is {status}, not awaiting payment")]
+    NotAwaitingPayment { order_id: Uuid, status: OrderStatus },
+    #[error("an order cannot go from {from} to {to}")]
+    IllegalTransition { from: OrderStatus, to: OrderStatus },
+    /// An answer already decided elsewhere (an extractor's rejection, a 403).
+    #[error("{0}")]
+    Problem(Box<Problem>),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<Problem> for OrdersError {
+    fn from(problem: Problem) -> Self {
+        OrdersError::Problem(Box::new(problem))
+    }
+}
+
+fn line_field(line: Option<usize>) -> String {
+    match line {
+        Some(index) => format!("items[{index}].product_id"),
+        None => "items".to_owned(),
+    }
+}
+
+impl OrdersError {
+    pub fn problem(self) -> Problem {
+        match self {
+            OrdersError::Validation(error) => Problem::invalid_field(error.field, error.message),
+            OrdersError::MissingAddress(why) => {
+                Problem::invalid_field("shipping_address", format!("is required: {why}"))
+            }
+            OrdersError::UnknownProduct { product_id, line } => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_product",
+                "Invalid input",
+            )
+            .detail(format!("There is no product {product_id}"))
+            .field(
+                line_field(line),
+                format!("product {product_id} does not exist"),
+            )
+            .with("product_id", product_id),
+            OrdersError::InsufficientStock { product_id, line } => Problem::conflict(
+                "insufficient_stock",
+                format!("Not enough stock of product {product_id} for this order"),
+            )
+            .field(line_field(line), "not enough stock")
+            .with("product_id", product_id),
+            OrdersError::ProductsUnavailable { retry_after } => Problem::service_unavailable(
+                "service_unavailable",
+                "The catalogue cannot be reached right now; nothing was ordered, retry shortly",
+            )
+            .retry_after(crate::upstream::retry_after_secs(retry_after)),
+            OrdersError::IdempotencyKeyReused => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "Invalid input",
+            )
+            .detail("This Idempotency-Key was already used for a different order request")
+            .field("Idempotency-Key", "already used for a different request"),
+            OrdersError::RequestInProgress => Problem::conflict(
+                "request_in_progress",
+                "A request with this Idempotency-Key is still being processed; retry shortly",
+            )
+            .retry_after(1),
+            OrdersError::NotFound => {
+                Problem::not_found().detail("No order with this id is visible to you")
+            }
+            OrdersError::NotAwaitingPayment { order_id, status } => Problem::conflict(
+                "not_awaiting_payment",
+                format!("The order is {status}; only an order awaiting payment can be paid"),
+            )
+            .with("order_id", order_id)
+            .with("order_status", status.as_str()),
+            OrdersError::IllegalTransition { from, to } => Problem::conflict(
+                "illegal_transition",
+                format!("An order cannot go from {from} to {to}"),
+            )
+            .with("order_status", from.as_str()),
+            OrdersError::Problem(problem) => *problem,
+            OrdersError::Database(error) => {
+                tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "database error");
+                Problem::internal()
+            }
+            OrdersError::Internal(error) => {
+                tracing::error!(error = format!("{error:#}"), "unexpected error");
+                Problem::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for OrdersError {
+    fn into_response(self) -> Response {
+        self.problem().into_response()
+    }
+}

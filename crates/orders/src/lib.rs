@@ -1,0 +1,91 @@
+//! The orders service: orders and their lines, and the saga that pays for them.
+//!
+//! Placing an order reserves its stock at products (which prices it: a client never sets a
+//! price), stores it `awaiting_payment` with its `order.created` event in one transaction, and
+//! charges it at payments through a timeout and a circuit breaker; the bank's answer settles it
+//! (`paid`, or `payment_failed` with the stock released), and no answer leaves it payable
+//! later, until it expires. Cancelling releases the stock and refunds. Every status change
+//! emits its event on `order-events` through the transactional outbox. The flows are in
+//! [`saga`], the HTTP surface in [`routes`], the calls to other services in [`upstream`], the
+//! input types and life cycle in [`domain`], the database in [`storage`].
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod routes;
+pub mod saga;
+pub mod state;
+pub mod storage;
+pub mod upstream;
+pub mod views;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use axum::Router;
+use platform::events::outbox;
+use platform::http::{Readiness, service_app};
+use platform::{ServiceEnv, Wiring};
+
+pub use config::Config;
+pub use error::OrdersError;
+pub use state::AppState;
+
+use state::Settings;
+use storage::Storage;
+use upstream::Upstreams;
+
+/// The service's routes over `state`, without the common layers.
+pub fn router(state: AppState) -> Router {
+    routes::router().with_state(state)
+}
+
+/// Opens the database (running migrations), starts the outbox relay and the sweep (expiry,
+/// owed calls) on `wiring.shutdown`, and returns the complete service, ready to serve.
+pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::Result<Router> {
+    let storage = open_storage(config, env).await?;
+    let relay = outbox::spawn_relay(
+        "orders",
+        storage.pool().clone(),
+        wiring.bus.clone(),
+        wiring.shutdown.clone(),
+    );
+    let state = AppState {
+        storage: storage.clone(),
+        upstreams: Arc::new(Upstreams::new(config, wiring)),
+        relay,
+        verifier: wiring.verifier.clone(),
+        settings: Arc::new(Settings::new(config)),
+    };
+    saga::sweep(state.clone(), wiring.shutdown.clone());
+    let bus = wiring.bus.clone();
+    let readiness = Readiness::new()
+        .database(storage.pool().clone())
+        .check("bus", move || {
+            let bus = bus.clone();
+            async move { bus.check().await }
+        });
+    Ok(service_app("orders", router(state), readiness))
+}
+
+async fn open_storage(config: &Config, env: &ServiceEnv) -> anyhow::Result<Storage> {
+    let url = match &config.database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&env.data_dir).with_context(|| {
+                format!(
+                    "cannot create the data directory {}",
+                    env.data_dir.display()
+                )
+            })?;
+            platform::db::sqlite_url(&env.data_dir, "orders")
+        }
+    };
+    let storage = Storage::connect(&url, config.db_pool_size)
+        .await
+        .context("cannot open the orders database")?;
+    // The URL may carry a password: name the engine only.
+    tracing::debug!(engine = ?platform::db::Engine::of(&url)?, "opened the orders database");
+    Ok(storage)
+}

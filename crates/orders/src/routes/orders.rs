@@ -1,0 +1,380 @@
+//! Orders: `GET/POST /orders`, `GET/PATCH/DELETE /orders/{id}`, `POST /orders/{id}/payment`.
+//!
+//! A customer sees and changes only their own orders; another user's order answers 404, as if
+//! it did not exist. Admins see all and alone may set a status.
+//!
+//! `POST /orders` with an `Idempotency-Key` (per user) is safe to retry: the key is claimed
+//! before any work, so of concurrent duplicates one does the work and the others wait (polling)
+//! for its answer, up to the longest the first can take, then answer 409 `request_in_progress`.
+//! A repeat gets the first answer again, same status and body, with `Idempotent-Replayed: true`,
+//! and creates nothing. The key with a different body is refused (422
+//! `idempotency_key_reused`). A request that created no order (refused input, no stock,
+//! products down) does not keep its key, so the client may retry it with the same key.
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use platform::{AuthUser, Json, Problem};
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use uuid::Uuid;
+
+use crate::domain::{
+    IdempotencyKey, NewOrder, NewOrderLine, Order, OrderStatus, Page, ShippingAddress,
+    ValidationError,
+};
+use crate::error::OrdersError;
+use crate::events::reason;
+use crate::saga::{self, PaymentOutcome};
+use crate::state::AppState;
+use crate::storage::{Claim, StoredResponse, now_millis};
+use crate::views::{OrderView, OrdersPage};
+
+/// Marks an answer replayed from an `Idempotency-Key` record.
+pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/orders", get(list).post(create))
+        .route("/orders/{id}", get(show).patch(update).delete(cancel))
+        .route("/orders/{id}/payment", post(pay))
+}
+
+/// `POST /orders`. The seed's `adresse_livraison` is accepted for `shipping_address`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateOrderRequest {
+    items: Option<Vec<LineRequest>>,
+    #[serde(alias = "adresse_livraison")]
+    shipping_address: Option<String>,
+    /// A client-sent total is ignored: the total comes from products' prices.
+    #[serde(alias = "prix_total")]
+    #[allow(dead_code)]
+    total_cents: Option<IgnoredAny>,
+}
+
+/// One requested line. A client echoing what the catalogue showed (name, prices) is not refused,
+/// but none of it is read: prices come from products, never from the client.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct LineRequest {
+    product_id: Option<i64>,
+    quantity: Option<i64>,
+    name: Option<IgnoredAny>,
+    unit_price_cents: Option<IgnoredAny>,
+    price_cents: Option<IgnoredAny>,
+    #[serde(alias = "prix")]
+    price: Option<IgnoredAny>,
+    line_total_cents: Option<IgnoredAny>,
+    total_price: Option<IgnoredAny>,
+}
+
+impl TryFrom<CreateOrderRequest> for NewOrder {
+    type Error = ValidationError;
+
+    fn try_from(body: CreateOrderRequest) -> Result<Self, Self::Error> {
+        let items = body
+            .items
+            .ok_or_else(|| ValidationError::new("items", "is required"))?;
+        let lines = items
+            .into_iter()
+            .enumerate()
+            .map(|(index, line)| NewOrderLine::parse(index, line.product_id, line.quantity))
+            .collect::<Result<Vec<_>, _>>()?;
+        let shipping_address = body
+            .shipping_address
+            .map(ShippingAddress::parse)
+            .transpose()?;
+        NewOrder::new(lines, shipping_address)
+    }
+}
+
+/// `PATCH /orders/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateRequest {
+    status: String,
+}
+
+/// The raw paging parameters; [`Page::parse`] checks them so errors name the parameter.
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    limit: Option<String>,
+    offset: Option<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    headers: HeaderMap,
+    Json(body): Json<CreateOrderRequest>,
+) -> Result<Response, OrdersError> {
+    let request = NewOrder::try_from(body)?;
+    let key = idempotency_key(&headers)?;
+    let Some(key) = key else {
+        let outcome = saga::place(&state, &user, &request, None).await?;
+        return Ok(outcome_response(outcome, StatusCode::CREATED));
+    };
+    place_once(&state, &user, &key, &request).await
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ValidationError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let text = value.to_str().map_err(|_| {
+        ValidationError::new(
+            "Idempotency-Key",
+            "may contain only visible ASCII characters",
+        )
+    })?;
+    IdempotencyKey::parse(text).map(Some)
+}
+
+/// `POST /orders` under an `Idempotency-Key`: claim, do the work once, record the answer.
+async fn place_once(
+    state: &AppState,
+    user: &AuthUser,
+    key: &IdempotencyKey,
+    request: &NewOrder,
+) -> Result<Response, OrdersError> {
+    let fingerprint = request.fingerprint();
+    let deadline = tokio::time::Instant::now() + state.settings.idempotency_wait;
+    let mut pause = Duration::from_millis(10);
+    loop {
+        let record = match state
+            .storage
+            .claim_key(user.id, key.as_str(), &fingerprint)
+            .await?
+        {
+            Claim::Claimed => break,
+            Claim::Existing(record) => record,
+        };
+        if record.request != fingerprint {
+            return Err(OrdersError::IdempotencyKeyReused);
+        }
+        if let Some(response) = record.response {
+            return Ok(restore(response, true));
+        }
+        let age = u64::try_from(now_millis().saturating_sub(record.claimed_at)).unwrap_or(0);
+        if Duration::from_millis(age) > state.settings.stale_claim {
+            match record.order_id {
+                // The claimant died before storing anything: take the key over.
+                None => {
+                    state
+                        .storage
+                        .release_key(user.id, key.as_str(), Some(record.claimed_at))
+                        .await?;
+                    continue;
+                }
+                // It died after storing the order: the order, as it stands, is the answer.
+                Some(order_id) => {
+                    let order = state
+                        .storage
+                        .find_order(order_id)
+                        .await?
+                        .ok_or(OrdersError::NotFound)?;
+                    return Ok((StatusCode::OK, Json(OrderView::from(&order))).into_response());
+                }
+            }
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(OrdersError::RequestInProgress);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(100));
+    }
+
+    let response = match saga::place(state, user, request, Some(key)).await {
+        Ok(outcome) => outcome_response(outcome, StatusCode::CREATED),
+        Err(error) => error.into_response(),
+    };
+    let stored = capture(response).await;
+    if let Err(error) = state
+        .storage
+        .finish_key(user.id, key.as_str(), &stored)
+        .await
+    {
+        // The answer still goes out; repeats wait, then get the order once the claim is stale.
+        tracing::error!(error = %error, "cannot record the answer of an idempotent request");
+    }
+    Ok(restore(stored, false))
+}
+
+/// The headers a replay must repeat.
+const RECORDED_HEADERS: [HeaderName; 3] =
+    [header::CONTENT_TYPE, header::LOCATION, header::RETRY_AFTER];
+
+/// Reads a response into its recordable form.
+async fn capture(response: Response) -> StoredResponse {
+    let (parts, body) = response.into_parts();
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let headers = RECORDED_HEADERS
+        .iter()
+        .filter_map(|name| {
+            let value = parts.headers.get(name)?.to_str().ok()?;
+            Some((name.as_str().to_owned(), value.to_owned()))
+        })
+        .collect();
+    StoredResponse {
+        status: parts.status.as_u16(),
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// A recorded response, sent again.
+fn restore(stored: StoredResponse, replayed: bool) -> Response {
+    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, stored.body).into_response();
+    let headers = response.headers_mut();
+    for (name, value) in stored.headers {
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::from_bytes(name.as_bytes()),
+            HeaderValue::from_str(&value),
+        ) {
+            headers.insert(name, value);
+        }
+    }
+    if replayed {
+        headers.insert(
+            IDEMPOTENT_REPLAYED.clone(),
+            HeaderValue::from_static("true"),
+        );
+    }
+    response
+}
+
+/// The answer to a charge: the order on success (`paid_status`: 201 when the request created
+/// it, 200 for a retry); a problem carrying the order otherwise.
+fn outcome_response(outcome: PaymentOutcome, paid_status: StatusCode) -> Response {
+    match outcome {
+        PaymentOutcome::Paid(order) => {
+            let view = Json(OrderView::from(&order));
+            if paid_status == StatusCode::CREATED {
+                let location = format!("/orders/{}", order.id);
+                (paid_status, [(header::LOCATION, location)], view).into_response()
+            } else {
+                (paid_status, view).into_response()
+            }
+        }
+        PaymentOutcome::Declined(order) => Problem::new(
+            StatusCode::PAYMENT_REQUIRED,
+            "payment_declined",
+            "Payment declined",
+        )
+        .detail("The bank declined the payment; the order was not paid and its stock was released")
+        .with("order_id", order.id)
+        .with("order", OrderView::from(&order))
+        .into_response(),
+        PaymentOutcome::Unavailable { order, retry_after } => Problem::service_unavailable(
+            "payment_unavailable",
+            "The bank cannot be reached right now; the order awaits payment: retry with \
+                 POST /orders/{id}/payment",
+        )
+        .with("order_id", order.id)
+        .with("order", OrderView::from(&order))
+        .retry_after(crate::upstream::retry_after_secs(retry_after))
+        .into_response(),
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    query: Result<Query<PageQuery>, QueryRejection>,
+) -> Result<Json<OrdersPage>, OrdersError> {
+    let Query(query) = query
+        .map_err(|rejection| Problem::bad_request("malformed_query", rejection.body_text()))?;
+    let page = Page::parse(query.limit.as_deref(), query.offset.as_deref())?;
+    let owner = (!user.is_admin()).then_some(user.id);
+    let found = state
+        .storage
+        .list_orders(owner, page.limit(), page.offset())
+        .await?;
+    Ok(Json(OrdersPage {
+        items: found.orders.iter().map(OrderView::from).collect(),
+        total: found.total,
+        limit: page.limit(),
+        offset: page.offset(),
+    }))
+}
+
+/// The order at `id` if `user` may see it; 404 alike for a missing order, another user's order
+/// and an id that is not an order id, so ids cannot be probed.
+async fn visible_order(
+    state: &AppState,
+    user: &AuthUser,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Order, OrdersError> {
+    let Path(id) = id.map_err(|_| OrdersError::NotFound)?;
+    let id = Uuid::parse_str(&id).map_err(|_| OrdersError::NotFound)?;
+    match state.storage.find_order(id).await? {
+        Some(order) if user.can_access(order.user_id) => Ok(order),
+        _ => Err(OrdersError::NotFound),
+    }
+}
+
+async fn show(
+    State(state): State<AppState>,
+    user: AuthUser,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<OrderView>, OrdersError> {
+    let order = visible_order(&state, &user, id).await?;
+    Ok(Json(OrderView::from(&order)))
+}
+
+/// Admin only (403 for a customer, before the body is even read).
+async fn update(
+    State(state): State<AppState>,
+    user: AuthUser,
+    id: Result<Path<String>, PathRejection>,
+    body: Result<Json<UpdateRequest>, Problem>,
+) -> Result<Json<OrderView>, OrdersError> {
+    user.require_admin()?;
+    let Json(body) = body?;
+    let target = OrderStatus::parse(&body.status).ok_or_else(|| {
+        ValidationError::new(
+            "status",
+            "must be one of awaiting_payment, paid, payment_failed, cancelled, shipped, delivered",
+        )
+    })?;
+    let order = visible_order(&state, &user, id).await?;
+    let order = saga::set_status(&state, order, target).await?;
+    Ok(Json(OrderView::from(&order)))
+}
+
+/// Cancels: 204, also for an order already cancelled (a retried DELETE is harmless).
+async fn cancel(
+    State(state): State<AppState>,
+    user: AuthUser,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, OrdersError> {
+    let order = visible_order(&state, &user, id).await?;
+    let why = if order.user_id == user.id {
+        reason::CANCELLED_BY_CUSTOMER
+    } else {
+        reason::CANCELLED_BY_ADMIN
+    };
+    saga::cancel(&state, order, why).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Retries the charge of an order awaiting payment (owner or admin).
+async fn pay(
+    State(state): State<AppState>,
+    user: AuthUser,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Response, OrdersError> {
+    let order = visible_order(&state, &user, id).await?;
+    let outcome = saga::retry_payment(&state, order).await?;
+    Ok(outcome_response(outcome, StatusCode::OK))
+}

@@ -1,0 +1,81 @@
+//! Everything orders keeps in its database, behind one handle.
+//!
+//! Queries are runtime SQL over sqlx's `Any` driver with `$N` placeholders, so the same code runs
+//! on SQLite (embedded) and PostgreSQL (distributed). Ids are UUIDv7 text, timestamps unix
+//! milliseconds, money integer cents.
+//!
+//! Concurrency rules, so several requests (and several orders processes) stay correct on one
+//! database: every status change is a single conditional `UPDATE … WHERE status = <expected>`
+//! whose row count says whether this caller won; the event announcing it ([`platform::events::outbox`])
+//! and the follow-up calls it owes other services ([`commands`]) are written in the same
+//! transaction, so a crash can lose neither. Transactions start with their write, keeping
+//! SQLite's single writer lock short.
+
+pub mod commands;
+pub mod idempotency;
+mod orders;
+
+use sqlx::AnyPool;
+use sqlx::migrate::Migrator;
+use time::OffsetDateTime;
+
+pub use commands::{Command, CommandKind};
+pub use idempotency::{Claim, KeyRecord, StoredResponse};
+pub use orders::{Page, Transition};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Orders' schema for each engine, applied by [`platform::db::connect`].
+pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
+    sqlite: &SQLITE_MIGRATIONS,
+    postgres: &POSTGRES_MIGRATIONS,
+};
+
+/// The orders database.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    pool: AnyPool,
+}
+
+impl Storage {
+    pub fn new(pool: AnyPool) -> Self {
+        Self { pool }
+    }
+
+    /// Opens the database at `url` and brings its schema up to date.
+    pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<Self> {
+        let pool = platform::db::connect(url, pool_size, MIGRATIONS).await?;
+        Ok(Self::new(pool))
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// The current time as stored: unix milliseconds.
+pub fn now_millis() -> i64 {
+    to_millis(OffsetDateTime::now_utc())
+}
+
+pub fn to_millis(at: OffsetDateTime) -> i64 {
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// A stored timestamp back as a date, for the API.
+pub fn from_millis(millis: i64) -> anyhow::Result<OffsetDateTime> {
+    Ok(OffsetDateTime::from_unix_timestamp_nanos(
+        i128::from(millis) * 1_000_000,
+    )?)
+}
+
+/// Milliseconds in a duration, saturating (durations here are configuration, never huge).
+pub fn millis(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+fn parse_uuid(text: &str) -> anyhow::Result<uuid::Uuid> {
+    uuid::Uuid::parse_str(text)
+        .map_err(|error| anyhow::anyhow!("stored id {text:?} is not a UUID: {error}"))
+}

@@ -1,0 +1,20 @@
+//! The orders service's HTTP API, tested against the real service on a real port, with the real
+//! products and payments services beside it (and users where profiles matter).
+//!
+//! Every test starts its own stack on port 0 over fresh SQLite files in a temporary directory.
+//! One binary for all areas keeps link time down; each area is a module.
+
+mod admin;
+mod cancel;
+mod concurrency;
+mod events;
+mod expiry;
+mod health;
+mod helpers;
+mod idempotency;
+mod payment;
+mod placing;
+mod recovery;
+mod resilience;
+mod validation;
+mod visibility;

@@ -1,0 +1,69 @@
+//! The payments service: the bank of seed 004, simulated, for orders to charge and refund.
+//!
+//! Orders charges an order with `POST /payments` under an idempotency key and refunds with
+//! `POST /payments/{id}/refund`; both are internal routes (the internal token, else 404). The
+//! bank approves or declines at random, at a configurable decline rate (the seed's 0.5), and can
+//! be made slow or down on demand (the chaos settings, in [`chaos`], set from configuration and
+//! changed at runtime by an admin through `/payments/chaos`), so the resilience of the rest of the
+//! system (timeouts, circuit breaker, saga) can be shown and tested. Readiness follows the
+//! database only: a simulated outage is a behaviour of the payment routes, not of the instance.
+//!
+//! The HTTP surface is in [`routes`], the input types in [`domain`], the database in
+//! [`storage`].
+
+pub mod chaos;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod state;
+pub mod storage;
+
+use anyhow::Context;
+use axum::Router;
+use platform::http::{Readiness, service_app};
+
+pub use config::Config;
+pub use error::PaymentsError;
+pub use state::AppState;
+
+use storage::Storage;
+
+/// The service's routes over `state`, without the common layers.
+pub fn router(state: AppState) -> Router {
+    routes::router(&state).with_state(state)
+}
+
+/// Opens the database (running migrations) and returns the complete service, ready to serve,
+/// with the chaos settings of `config`.
+pub async fn app(
+    config: &Config,
+    env: &platform::ServiceEnv,
+    wiring: &platform::Wiring,
+) -> anyhow::Result<Router> {
+    let storage = open_storage(config, env).await?;
+    let state = AppState::new(storage.clone(), config.chaos(), wiring);
+    let readiness = Readiness::new().database(storage.pool().clone());
+    Ok(service_app("payments", router(state), readiness))
+}
+
+async fn open_storage(config: &Config, env: &platform::ServiceEnv) -> anyhow::Result<Storage> {
+    let url = match &config.database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&env.data_dir).with_context(|| {
+                format!(
+                    "cannot create the data directory {}",
+                    env.data_dir.display()
+                )
+            })?;
+            platform::db::sqlite_url(&env.data_dir, "payments")
+        }
+    };
+    let storage = Storage::connect(&url, config.db_pool_size)
+        .await
+        .context("cannot open the payments database")?;
+    // The URL may carry a password: name the engine only.
+    tracing::debug!(engine = ?platform::db::Engine::of(&url)?, "opened the payments database");
+    Ok(storage)
+}

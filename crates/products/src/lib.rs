@@ -1,0 +1,78 @@
+//! The products service: the catalogue, its stock, and the stock reservations orders make.
+//!
+//! Anyone may browse the catalogue; only admins change it. Orders never touches stock itself:
+//! it asks this service, over the internal API, to reserve an order's lines (all or nothing),
+//! then to confirm or release them, and gets back the names and prices it bills, so a client
+//! can never set a price. Stock is only ever changed by conditional updates inside short
+//! transactions, so it never goes below zero whatever the concurrency or the number of
+//! replicas. The HTTP surface is in [`routes`], input types in [`domain`], the database in
+//! [`storage`].
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod state;
+pub mod storage;
+
+use anyhow::Context;
+use axum::Router;
+use platform::http::{Readiness, service_app};
+
+pub use config::Config;
+pub use error::ProductsError;
+pub use state::AppState;
+
+use storage::Storage;
+
+/// The service's routes over `state`, without the common layers.
+pub fn router(state: AppState) -> Router {
+    routes::router().with_state(state)
+}
+
+/// Opens the database (running migrations), seeds the sample catalogue on a first start if
+/// configured to, and returns the complete service, ready to serve.
+pub async fn app(
+    config: &Config,
+    env: &platform::ServiceEnv,
+    wiring: &platform::Wiring,
+) -> anyhow::Result<Router> {
+    let storage = open_storage(config, env).await?;
+    if config.seed_catalogue {
+        let added = storage
+            .seed_catalogue()
+            .await
+            .context("cannot seed the catalogue")?;
+        if added > 0 {
+            tracing::info!(products = added, "seeded the sample catalogue");
+        }
+    }
+    let state = AppState {
+        storage: storage.clone(),
+        verifier: wiring.verifier.clone(),
+        internal_token: wiring.internal_token.clone(),
+    };
+    let readiness = Readiness::new().database(storage.pool().clone());
+    Ok(service_app("products", router(state), readiness))
+}
+
+async fn open_storage(config: &Config, env: &platform::ServiceEnv) -> anyhow::Result<Storage> {
+    let url = match &config.database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&env.data_dir).with_context(|| {
+                format!(
+                    "cannot create the data directory {}",
+                    env.data_dir.display()
+                )
+            })?;
+            platform::db::sqlite_url(&env.data_dir, "products")
+        }
+    };
+    let storage = Storage::connect(&url, config.db_pool_size)
+        .await
+        .context("cannot open the products database")?;
+    // The URL may carry a password: name the engine only.
+    tracing::debug!(engine = ?platform::db::Engine::of(&url)?, "opened the products database");
+    Ok(storage)
+}

@@ -1,0 +1,236 @@
+//! The catalogue: `GET /products` and `GET /products/{id}` for everyone; `POST`, `PATCH` and
+//! `DELETE` for admins.
+//!
+//! Bodies take the English fields or the seeds' French ones: `name` or `nom`, `price_cents` (an
+//! integer) or `prix` (a decimal with at most two decimals, read exactly). Answers always use
+//! the English names and integer cents.
+
+use axum::Router;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use http::{StatusCode, header};
+use platform::{Json, Problem};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use time::OffsetDateTime;
+
+use super::Admin;
+use crate::domain::{
+    Description, NewProduct, Page, PriceCents, ProductChanges, ProductId, ProductName,
+    ProductQuery, SearchTerm, Stock, ValidationError, at_most_one,
+};
+use crate::error::ProductsError;
+use crate::state::AppState;
+use crate::storage::Product;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/products", get(list).post(create))
+        .route("/products/{id}", get(show).patch(update).delete(remove))
+}
+
+/// A product as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProductView {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub price_cents: i64,
+    pub stock: i64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+impl From<Product> for ProductView {
+    fn from(product: Product) -> Self {
+        Self {
+            id: product.id,
+            name: product.name,
+            description: product.description,
+            price_cents: product.price_cents,
+            stock: product.stock,
+            created_at: product.created_at,
+            updated_at: product.updated_at,
+        }
+    }
+}
+
+/// One page of the catalogue.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ProductList {
+    pub items: Vec<ProductView>,
+    /// Products matching the search, over all pages.
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// `?limit=&offset=&q=`, as text: parsed by the domain, so a bad value is a 422 naming it.
+#[derive(Debug, Deserialize)]
+struct ListParams {
+    limit: Option<String>,
+    offset: Option<String>,
+    q: Option<String>,
+}
+
+impl TryFrom<ListParams> for ProductQuery {
+    type Error = ValidationError;
+
+    fn try_from(params: ListParams) -> Result<Self, Self::Error> {
+        Ok(ProductQuery {
+            page: Page::parse(params.limit.as_deref(), params.offset.as_deref())?,
+            search: SearchTerm::parse(params.q.as_deref())?,
+        })
+    }
+}
+
+/// The body of `POST` (name and price required) and `PATCH` (everything optional).
+///
+/// `null` means "not given" for every field; send `""` to clear a description.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductBody {
+    name: Option<String>,
+    nom: Option<String>,
+    description: Option<String>,
+    price_cents: Option<i64>,
+    /// Kept as JSON text, converted to cents without a float (see [`PriceCents`]).
+    prix: Option<Box<RawValue>>,
+    stock: Option<i64>,
+}
+
+impl TryFrom<ProductBody> for ProductChanges {
+    type Error = ValidationError;
+
+    fn try_from(body: ProductBody) -> Result<Self, Self::Error> {
+        at_most_one(("name", body.name.is_some()), ("nom", body.nom.is_some()))?;
+        at_most_one(
+            ("price_cents", body.price_cents.is_some()),
+            ("prix", body.prix.is_some()),
+        )?;
+        let name = match (body.name, body.nom) {
+            (Some(name), _) => Some(ProductName::parse(&name, "name")?),
+            (None, Some(nom)) => Some(ProductName::parse(&nom, "nom")?),
+            (None, None) => None,
+        };
+        let price = match (body.price_cents, body.prix) {
+            (Some(cents), _) => Some(PriceCents::from_cents(cents)?),
+            (None, Some(prix)) => Some(PriceCents::from_decimal_json(prix.get(), "prix")?),
+            (None, None) => None,
+        };
+        Ok(ProductChanges {
+            name,
+            description: body
+                .description
+                .as_deref()
+                .map(Description::parse)
+                .transpose()?,
+            price,
+            stock: body.stock.map(Stock::parse).transpose()?,
+        })
+    }
+}
+
+impl TryFrom<ProductBody> for NewProduct {
+    type Error = ValidationError;
+
+    fn try_from(body: ProductBody) -> Result<Self, Self::Error> {
+        let changes = ProductChanges::try_from(body)?;
+        Ok(NewProduct {
+            name: changes
+                .name
+                .ok_or_else(|| ValidationError::new("name", "is required"))?,
+            price: changes.price.ok_or_else(|| {
+                ValidationError::new(
+                    "price_cents",
+                    "is required (or prix, a decimal number such as 12.50)",
+                )
+            })?,
+            description: changes.description.unwrap_or_default(),
+            stock: changes.stock.unwrap_or_default(),
+        })
+    }
+}
+
+/// A product id from the path: not an integer → 422; an integer no product has → 404.
+fn product_id(path: Result<Path<String>, PathRejection>) -> Result<ProductId, ProductsError> {
+    let Path(text) = path.map_err(|_| ProductsError::ProductNotFound)?;
+    ProductId::parse_path(&text)?.ok_or(ProductsError::ProductNotFound)
+}
+
+async fn list(
+    State(state): State<AppState>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<ProductList>, ProductsError> {
+    let Query(params) =
+        params.map_err(|rejection| Problem::bad_request("invalid_query", rejection.body_text()))?;
+    let query = ProductQuery::try_from(params)?;
+    let (products, total) = state.storage.list_products(&query).await?;
+    Ok(Json(ProductList {
+        items: products.into_iter().map(ProductView::from).collect(),
+        total,
+        limit: query.page.limit(),
+        offset: query.page.offset(),
+    }))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<ProductView>, ProductsError> {
+    let id = product_id(path)?;
+    let product = state
+        .storage
+        .find_product(id)
+        .await?
+        .ok_or(ProductsError::ProductNotFound)?;
+    Ok(Json(product.into()))
+}
+
+async fn create(
+    _admin: Admin,
+    State(state): State<AppState>,
+    Json(body): Json<ProductBody>,
+) -> Result<impl IntoResponse, ProductsError> {
+    let product = NewProduct::try_from(body)?;
+    let created = state.storage.create_product(&product).await?;
+    let location = format!("/products/{}", created.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(ProductView::from(created)),
+    ))
+}
+
+async fn update(
+    _admin: Admin,
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+    Json(body): Json<ProductBody>,
+) -> Result<Json<ProductView>, ProductsError> {
+    let id = product_id(path)?;
+    let changes = ProductChanges::try_from(body)?;
+    let product = state
+        .storage
+        .update_product(id, &changes)
+        .await?
+        .ok_or(ProductsError::ProductNotFound)?;
+    Ok(Json(product.into()))
+}
+
+async fn remove(
+    _admin: Admin,
+    State(state): State<AppState>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ProductsError> {
+    let id = product_id(path)?;
+    if state.storage.delete_product(id).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ProductsError::ProductNotFound)
+    }
+}

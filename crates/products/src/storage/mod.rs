@@ -1,0 +1,62 @@
+//! Everything products keeps in its database, behind one handle.
+//!
+//! Queries are runtime SQL over sqlx's `Any` driver with `$N` placeholders, so the same code runs
+//! on SQLite (embedded) and PostgreSQL (distributed). Timestamps are unix milliseconds and money
+//! integer cents; rows become API-ready types here so no caller sees a raw row. Stock changes
+//! are conditional `UPDATE`s inside short transactions, never read-then-write, so any number of
+//! concurrent requests and service replicas keep stock exact and never below zero.
+
+mod catalogue;
+mod products;
+mod reservations;
+
+use sqlx::AnyPool;
+use sqlx::migrate::Migrator;
+use time::OffsetDateTime;
+
+pub use catalogue::SEED_CATALOGUE;
+pub use products::Product;
+pub use reservations::{Reservation, Reserved, ReservedLine};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The products schema for each engine, applied by [`platform::db::connect`].
+pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
+    sqlite: &SQLITE_MIGRATIONS,
+    postgres: &POSTGRES_MIGRATIONS,
+};
+
+/// The products database.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    pool: AnyPool,
+}
+
+impl Storage {
+    pub fn new(pool: AnyPool) -> Self {
+        Self { pool }
+    }
+
+    /// Opens the database at `url` and brings its schema up to date.
+    pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<Self> {
+        let pool = platform::db::connect(url, pool_size, MIGRATIONS).await?;
+        Ok(Self::new(pool))
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}
+
+/// The current time as stored: unix milliseconds.
+fn now_millis() -> i64 {
+    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}
+
+/// A stored timestamp back as a date, for the API.
+fn from_millis(millis: i64) -> anyhow::Result<OffsetDateTime> {
+    Ok(OffsetDateTime::from_unix_timestamp_nanos(
+        i128::from(millis) * 1_000_000,
+    )?)
+}

@@ -1,0 +1,166 @@
+//! Profiles from auth's `user.registered` events.
+//!
+//! Users consumes `user-events` as group `users`: each registration becomes a profile with the
+//! details given at sign-up, so a registered user always has one. Delivery is at least once, so
+//! the event id is recorded in `processed_events` in the same transaction as the profile
+//! ([`consumer::mark_processed`]): a redelivery does nothing. The insert itself is an upsert that
+//! never overwrites (a profile created meanwhile from the user's token only gets its empty
+//! details filled in) and never touches a tombstone, so a late event cannot undo a deletion.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use platform::events::{Event, Handled, Handler, consumer};
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::domain::{Address, Email, PersonName, ProfileDetails, Username, ValidationError};
+use crate::storage::Storage;
+
+/// The consumer group of the users service on `user-events`.
+pub const GROUP: &str = "users";
+
+/// The event type auth publishes when an account is created.
+pub const USER_REGISTERED: &str = "user.registered";
+
+/// How long processed event ids are remembered; redeliveries come within minutes, not days.
+const PROCESSED_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// The `data` of `user.registered` (docs/service-contracts.md). Unknown members are ignored: a
+/// consumer must keep working when the producer adds a field.
+#[derive(Debug, Deserialize)]
+struct UserRegistered {
+    user_id: Uuid,
+    username: String,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    first_name: Option<String>,
+    #[serde(default)]
+    last_name: Option<String>,
+    #[serde(default)]
+    address: Option<String>,
+}
+
+/// Keeps a valid optional detail, drops an invalid one with a warning: auth checked it with the
+/// same rules, and a profile without one detail is better than no profile.
+fn lenient<T>(user_id: Uuid, parsed: Option<Result<T, ValidationError>>) -> Option<T> {
+    match parsed {
+        Some(Ok(value)) => Some(value),
+        Some(Err(error)) => {
+            tracing::warn!(%user_id, field = error.field, reason = %error.message, "dropped an invalid detail of a registration");
+            None
+        }
+        None => None,
+    }
+}
+
+fn given(value: Option<String>) -> Option<String> {
+    value.filter(|text| !text.trim().is_empty())
+}
+
+/// The handler of `user-events` for the users service.
+#[derive(Debug, Clone)]
+pub struct Registrations {
+    storage: Storage,
+}
+
+impl Registrations {
+    pub fn new(storage: Storage) -> Self {
+        Self { storage }
+    }
+
+    async fn process(&self, event: &Event) -> Handled {
+        if event.kind != USER_REGISTERED {
+            return Handled::Done;
+        }
+        let data: UserRegistered = match event.data_as() {
+            Ok(data) => data,
+            Err(error) => {
+                return Handled::Reject(format!("malformed user.registered data: {error}"));
+            }
+        };
+        let id = data.user_id;
+        let username = match Username::parse(data.username) {
+            Ok(username) => username,
+            Err(error) => return Handled::Reject(format!("unusable username: {error}")),
+        };
+        let details = ProfileDetails {
+            email: lenient(id, given(data.email).map(Email::parse)),
+            first_name: lenient(
+                id,
+                given(data.first_name).map(|name| PersonName::parse("first_name", name)),
+            ),
+            last_name: lenient(
+                id,
+                given(data.last_name).map(|name| PersonName::parse("last_name", name)),
+            ),
+            address: lenient(id, given(data.address).map(Address::parse)),
+            phone: None,
+        };
+        match self.store(event, id, &username, &details).await {
+            Ok(true) => {
+                tracing::info!(user_id = %id, event_id = %event.id, "profile recorded from user.registered");
+                Handled::Done
+            }
+            Ok(false) => Handled::Done,
+            Err(error) => Handled::Retry(format!("storing the profile failed: {error}")),
+        }
+    }
+
+    /// The profile and the processed id, in one transaction; `false` for a duplicate.
+    async fn store(
+        &self,
+        event: &Event,
+        id: Uuid,
+        username: &Username,
+        details: &ProfileDetails,
+    ) -> sqlx::Result<bool> {
+        let mut tx = self.storage.pool().begin().await?;
+        if !consumer::mark_processed(&mut tx, GROUP, &event.id).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        Storage::record_registration(&mut tx, id, username, details).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
+
+impl Handler for Registrations {
+    fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Handled> {
+        Box::pin(self.process(event))
+    }
+}
+
+/// Consumes `user-events` as group `users` until `shutdown`, and prunes old processed ids.
+pub fn spawn(
+    storage: &Storage,
+    bus: &Arc<dyn platform::events::Bus>,
+    shutdown: &CancellationToken,
+) {
+    let handler = Arc::new(Registrations::new(storage.clone()));
+    bus.consume(
+        platform::events::USER_EVENTS,
+        GROUP,
+        handler,
+        shutdown.clone(),
+    );
+    let pool = storage.pool().clone();
+    let shutdown = shutdown.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(PRUNE_EVERY);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = every.tick() => {}
+            }
+            if let Err(error) = consumer::forget_older_than(&pool, PROCESSED_RETENTION).await {
+                tracing::warn!(%error, "pruning processed event ids failed");
+            }
+        }
+    });
+}

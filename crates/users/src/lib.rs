@@ -1,0 +1,74 @@
+//! The users service: profiles.
+//!
+//! Auth owns accounts and credentials; users owns what a person tells the shop about themselves
+//! (name, e-mail, postal address, phone). A profile's id is its account's id. Profiles come into
+//! being from auth's `user.registered` events ([`events`]), from the user's first visit to
+//! `/users/me` if the event is still on its way, or from an admin's `POST /users`; they are
+//! read and edited by their owner or an admin ([`routes`]), read by other services through an
+//! internal route (orders takes the shipping address from here), and deleted for good.
+//! Input types are in [`domain`], the database in [`storage`].
+
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod routes;
+pub mod state;
+pub mod storage;
+
+use anyhow::Context;
+use axum::Router;
+use platform::http::{Readiness, service_app};
+use platform::{ServiceEnv, Wiring};
+
+pub use config::Config;
+pub use error::UsersError;
+pub use state::AppState;
+
+use storage::Storage;
+
+/// The service's routes over `state`, without the common layers.
+pub fn router(state: AppState) -> Router {
+    routes::router().with_state(state)
+}
+
+/// Opens the database (running migrations), starts consuming `user-events`, and returns the
+/// complete service, ready to serve. Background work stops on `wiring.shutdown`.
+pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::Result<Router> {
+    let storage = open_storage(config, env).await?;
+    events::spawn(&storage, &wiring.bus, &wiring.shutdown);
+    let bus = wiring.bus.clone();
+    let readiness = Readiness::new()
+        .database(storage.pool().clone())
+        .check("bus", move || {
+            let bus = bus.clone();
+            async move { bus.check().await }
+        });
+    let state = AppState {
+        storage,
+        verifier: wiring.verifier.clone(),
+        internal_token: wiring.internal_token.clone(),
+    };
+    Ok(service_app("users", router(state), readiness))
+}
+
+async fn open_storage(config: &Config, env: &ServiceEnv) -> anyhow::Result<Storage> {
+    let url = match &config.database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&env.data_dir).with_context(|| {
+                format!(
+                    "cannot create the data directory {}",
+                    env.data_dir.display()
+                )
+            })?;
+            platform::db::sqlite_url(&env.data_dir, "users")
+        }
+    };
+    let storage = Storage::connect(&url, config.db_pool_size)
+        .await
+        .context("cannot open the users database")?;
+    // The URL may carry a password: name the engine only.
+    tracing::debug!(engine = ?platform::db::Engine::of(&url)?, "opened the users database");
+    Ok(storage)
+}
