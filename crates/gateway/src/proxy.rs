@@ -122,7 +122,7 @@ impl Forwarder {
                     .map(|text| (*text).to_owned())
                     .or_else(|| panic.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                tracing::error!(request_id = ?request_id, panic = %message, "proxy panicked");
+                tracing::error!(request_id = request_id.to_str().unwrap_or("-"), panic = %message, "proxy panicked");
                 platform::Problem::internal().into_response()
             }
         };
@@ -246,7 +246,7 @@ impl Forwarder {
                     tracing::warn!(
                         service = target.service,
                         instance = %instance,
-                        request_id = ?request_id,
+                        request_id = request_id.to_str().unwrap_or("-"),
                         "upstream sent no response headers within the timeout"
                     );
                     count_failure(target.service, "timeout");
@@ -314,7 +314,7 @@ fn classify(
     error: &hyper_util::client::legacy::Error,
 ) -> GatewayError {
     if error.is_connect() {
-        tracing::warn!(service, instance = %instance, request_id = ?request_id, error = %chain(error), "upstream refused the connection");
+        tracing::warn!(service, instance = %instance, request_id = request_id.to_str().unwrap_or("-"), error = %chain(error), "upstream refused the connection");
         count_failure(service, "connect");
         return GatewayError::Unavailable(service);
     }
@@ -325,7 +325,7 @@ fn classify(
         }
         source = cause.source();
     }
-    tracing::warn!(service, instance = %instance, request_id = ?request_id, error = %chain(error), "upstream exchange failed");
+    tracing::warn!(service, instance = %instance, request_id = request_id.to_str().unwrap_or("-"), error = %chain(error), "upstream exchange failed");
     count_failure(service, "exchange");
     GatewayError::BadGateway(service)
 }
