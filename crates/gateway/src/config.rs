@@ -5,11 +5,11 @@
 
 use std::time::Duration;
 
-use platform::auth::DEFAULT_ISSUER;
+use platform::resilience::BreakerConfig;
 
 use crate::upstreams::UpstreamSpec;
 
-/// How the gateway reaches the services and checks tokens.
+/// How the gateway reaches the services, and when it stops sending to an instance.
 #[derive(clap::Args, Debug, Clone)]
 #[group(id = "gateway-settings")]
 #[command(next_help_heading = "Gateway")]
@@ -48,15 +48,81 @@ pub struct Config {
     )]
     pub upstream_timeout_ms: u64,
 
-    /// The `iss` an access token must carry.
+    /// Consecutive transport failures (refused, reset, timed out, not HTTP) that open an
+    /// instance's circuit breaker. HTTP answers never count, whatever their status: a 503 from a
+    /// service is its answer, not a sign that it cannot be reached.
     #[arg(
-        long = "gateway-issuer",
-        id = "gateway-issuer",
-        env = "MICROSHOP_GATEWAY_ISSUER",
-        value_name = "ISSUER",
-        default_value = DEFAULT_ISSUER
+        long = "gateway-breaker-failures",
+        id = "gateway-breaker-failures",
+        env = "MICROSHOP_GATEWAY_BREAKER_FAILURES",
+        value_name = "COUNT",
+        default_value_t = DEFAULT_BREAKER_FAILURES,
+        value_parser = clap::value_parser!(u32).range(1..)
     )]
-    pub issuer: String,
+    pub breaker_failures: u32,
+
+    /// Share of failed requests over the window (with at least the minimum requests) that opens
+    /// an instance's breaker.
+    #[arg(
+        long = "gateway-breaker-ratio",
+        id = "gateway-breaker-ratio",
+        env = "MICROSHOP_GATEWAY_BREAKER_RATIO",
+        value_name = "RATIO",
+        default_value_t = DEFAULT_BREAKER_RATIO,
+        value_parser = parse_ratio
+    )]
+    pub breaker_ratio: f64,
+
+    /// Requests to an instance within the window before the failure ratio counts.
+    #[arg(
+        long = "gateway-breaker-min-calls",
+        id = "gateway-breaker-min-calls",
+        env = "MICROSHOP_GATEWAY_BREAKER_MIN_CALLS",
+        value_name = "COUNT",
+        default_value_t = DEFAULT_BREAKER_MIN_CALLS,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub breaker_min_calls: u32,
+
+    /// Length of the sliding window the failure ratio is measured over, in seconds.
+    #[arg(
+        long = "gateway-breaker-window-secs",
+        id = "gateway-breaker-window-secs",
+        env = "MICROSHOP_GATEWAY_BREAKER_WINDOW_SECS",
+        value_name = "SECS",
+        default_value_t = DEFAULT_BREAKER_WINDOW_SECS,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub breaker_window_secs: u64,
+
+    /// How long an instance whose breaker opened gets no requests before one probe request is
+    /// let through, in seconds.
+    #[arg(
+        long = "gateway-breaker-open-secs",
+        id = "gateway-breaker-open-secs",
+        env = "MICROSHOP_GATEWAY_BREAKER_OPEN_SECS",
+        value_name = "SECS",
+        default_value_t = DEFAULT_BREAKER_OPEN_SECS,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub breaker_open_secs: u64,
+}
+
+const DEFAULT_BREAKER_FAILURES: u32 = 5;
+const DEFAULT_BREAKER_RATIO: f64 = 0.5;
+const DEFAULT_BREAKER_MIN_CALLS: u32 = 20;
+const DEFAULT_BREAKER_WINDOW_SECS: u64 = 10;
+const DEFAULT_BREAKER_OPEN_SECS: u64 = 30;
+
+fn parse_ratio(text: &str) -> Result<f64, String> {
+    let ratio: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if ratio > 0.0 && ratio <= 1.0 {
+        Ok(ratio)
+    } else {
+        Err("must be greater than 0 and at most 1".to_owned())
+    }
 }
 
 impl Default for Config {
@@ -65,7 +131,11 @@ impl Default for Config {
             upstreams: Vec::new(),
             connect_timeout_ms: 1000,
             upstream_timeout_ms: 15_000,
-            issuer: DEFAULT_ISSUER.to_owned(),
+            breaker_failures: DEFAULT_BREAKER_FAILURES,
+            breaker_ratio: DEFAULT_BREAKER_RATIO,
+            breaker_min_calls: DEFAULT_BREAKER_MIN_CALLS,
+            breaker_window_secs: DEFAULT_BREAKER_WINDOW_SECS,
+            breaker_open_secs: DEFAULT_BREAKER_OPEN_SECS,
         }
     }
 }
@@ -77,6 +147,17 @@ impl Config {
 
     pub fn upstream_timeout(&self) -> Duration {
         Duration::from_millis(self.upstream_timeout_ms)
+    }
+
+    /// The breaker each instance behind the gateway gets.
+    pub fn breaker(&self) -> BreakerConfig {
+        BreakerConfig {
+            consecutive_failures: self.breaker_failures,
+            failure_ratio: self.breaker_ratio,
+            min_calls: self.breaker_min_calls,
+            window: Duration::from_secs(self.breaker_window_secs),
+            open_for: Duration::from_secs(self.breaker_open_secs),
+        }
     }
 }
 
@@ -97,8 +178,16 @@ mod tests {
         let cli = Cli::try_parse_from(["test"]).unwrap();
         assert_eq!(cli.gateway.connect_timeout(), Duration::from_secs(1));
         assert_eq!(cli.gateway.upstream_timeout(), Duration::from_secs(15));
-        assert_eq!(cli.gateway.issuer, DEFAULT_ISSUER);
         assert!(cli.gateway.upstreams.is_empty());
+        let breaker = cli.gateway.breaker();
+        assert_eq!(breaker.consecutive_failures, 5);
+        assert_eq!(breaker.failure_ratio, 0.5);
+        assert_eq!(breaker.min_calls, 20);
+        assert_eq!(breaker.window, Duration::from_secs(10));
+        assert_eq!(breaker.open_for, Duration::from_secs(30));
+        let defaults = Config::default().breaker();
+        assert_eq!(defaults.consecutive_failures, breaker.consecutive_failures);
+        assert_eq!(defaults.open_for, breaker.open_for);
     }
 
     #[test]
@@ -123,5 +212,32 @@ mod tests {
             .to_string();
         assert!(error.contains("unknown service `shop`"), "{error}");
         assert!(Cli::try_parse_from(["test", "--gateway-connect-timeout-ms", "0"]).is_err());
+        assert!(Cli::try_parse_from(["test", "--gateway-breaker-ratio", "1.5"]).is_err());
+        assert!(Cli::try_parse_from(["test", "--gateway-breaker-failures", "0"]).is_err());
+        assert!(Cli::try_parse_from(["test", "--gateway-issuer", "x"]).is_err());
+    }
+
+    #[test]
+    fn breaker_settings_are_flags() {
+        let cli = Cli::try_parse_from([
+            "test",
+            "--gateway-breaker-failures",
+            "3",
+            "--gateway-breaker-ratio",
+            "0.25",
+            "--gateway-breaker-min-calls",
+            "8",
+            "--gateway-breaker-window-secs",
+            "4",
+            "--gateway-breaker-open-secs",
+            "2",
+        ])
+        .unwrap();
+        let breaker = cli.gateway.breaker();
+        assert_eq!(breaker.consecutive_failures, 3);
+        assert_eq!(breaker.failure_ratio, 0.25);
+        assert_eq!(breaker.min_calls, 8);
+        assert_eq!(breaker.window, Duration::from_secs(4));
+        assert_eq!(breaker.open_for, Duration::from_secs(2));
     }
 }

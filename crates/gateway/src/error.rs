@@ -29,12 +29,23 @@ pub enum GatewayError {
     /// No instance accepted a connection.
     #[error("{0} is unavailable")]
     Unavailable(&'static str),
+    /// Every instance's circuit breaker is open: nothing was sent, and the client should come
+    /// back once the first breaker lets a probe through.
+    #[error("every instance of {service} is failing")]
+    CircuitOpen {
+        service: &'static str,
+        retry_after_secs: u64,
+    },
     /// The instance did not send response headers within the upstream timeout.
     #[error("{0} timed out")]
     Timeout(&'static str),
     /// The connection broke or the answer was not HTTP.
     #[error("{0} sent no valid response")]
     BadGateway(&'static str),
+    /// The client's request body broke off (the client went away or sent garbage) while it was
+    /// being forwarded.
+    #[error("the request body could not be read")]
+    IncompleteBody,
     /// A bug in the gateway; the cause is logged where it happens.
     #[error("internal error")]
     Internal,
@@ -58,6 +69,16 @@ impl From<GatewayError> for Problem {
                 format!("The {service} service is unavailable; retry shortly"),
             )
             .with("service", service),
+            GatewayError::CircuitOpen {
+                service,
+                retry_after_secs,
+            } => Problem::service_unavailable(
+                "service_unavailable",
+                format!("The {service} service is failing; retry in {retry_after_secs} s"),
+            )
+            .retry_after(retry_after_secs)
+            .with("service", service)
+            .with("reason", "circuit_open"),
             GatewayError::Timeout(service) => Problem::new(
                 StatusCode::GATEWAY_TIMEOUT,
                 "gateway_timeout",
@@ -72,6 +93,10 @@ impl From<GatewayError> for Problem {
                     .detail(format!("The {service} service did not answer properly"))
                     .with("service", service)
             }
+            GatewayError::IncompleteBody => Problem::bad_request(
+                "incomplete_body",
+                "The request body broke off before its end",
+            ),
             GatewayError::Internal => Problem::internal(),
         }
     }
@@ -91,6 +116,13 @@ mod tests {
     fn upstream_failures_are_never_200_or_500() {
         for (error, status) in [
             (GatewayError::Unavailable("orders"), 503),
+            (
+                GatewayError::CircuitOpen {
+                    service: "orders",
+                    retry_after_secs: 7,
+                },
+                503,
+            ),
             (GatewayError::Timeout("orders"), 504),
             (GatewayError::BadGateway("orders"), 502),
             (GatewayError::NotConfigured("orders"), 404),
@@ -105,5 +137,11 @@ mod tests {
     fn unavailable_asks_to_retry_later() {
         let response = GatewayError::Unavailable("orders").into_response();
         assert!(response.headers().contains_key(http::header::RETRY_AFTER));
+        let response = GatewayError::CircuitOpen {
+            service: "orders",
+            retry_after_secs: 7,
+        }
+        .into_response();
+        assert_eq!(response.headers()[http::header::RETRY_AFTER], "7");
     }
 }

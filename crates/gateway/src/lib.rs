@@ -2,10 +2,11 @@
 //!
 //! Clients talk to one address; the gateway decides which service answers, by path prefix
 //! ([`routes`]), and forwards the request to one of that service's instances in turn
-//! ([`Upstreams`]). On the way it enforces what must hold at the edge whatever the service
-//! behind does: a valid access token on every non-public route (verified once and cached until it
-//! expires), no client-forged identity headers, the 1 MiB body limit, and honest failures (503 when
-//! a service is down, 504 when it is too slow, never a 200 or a 500 for either).
+//! ([`Upstreams`]), passing over any instance whose circuit breaker is open. On the way it
+//! enforces what must hold at the edge whatever the service behind does: a valid access token on
+//! every non-public route (verified once and cached until it expires), no client-forged identity
+//! headers, the 1 MiB body limit, and honest failures (503 when a service is down or every
+//! instance's breaker is open, 504 when it is too slow, never a 200 or a 500 for either).
 //!
 //! The services verify tokens themselves as well; the gateway's check only keeps bad requests from
 //! ever reaching them.
@@ -16,7 +17,6 @@ pub mod upstreams;
 
 mod access;
 mod limit;
-mod metrics;
 mod proxy;
 mod routes;
 
@@ -48,24 +48,13 @@ pub fn app(
     for (service, instances) in upstreams.iter() {
         tracing::debug!(service, ?instances, "gateway upstream");
     }
+    let balancers = routes::balancers(&upstreams, &config.breaker());
     // The gateway is ready as soon as it serves; its upstreams' state is `/health`'s business.
     let own = service_app(
         "gateway",
-        routes::own_routes(&upstreams, client),
+        routes::own_routes(&balancers, client),
         Readiness::new(),
     );
     // Merged after the layers were applied, so the hot path carries only its own bookkeeping.
-    Ok(own.merge(routes::proxy_routes(proxy, &upstreams)))
-}
-
-/// A verifier that fetches the signing keys from the first configured auth instance.
-pub fn verifier(config: &Config, upstreams: &Upstreams) -> anyhow::Result<Arc<Verifier>> {
-    let auth = upstreams
-        .instances("auth")
-        .first()
-        .ok_or_else(|| anyhow::anyhow!("the gateway needs an auth instance to verify tokens"))?;
-    Ok(Arc::new(Verifier::remote(
-        config.issuer.clone(),
-        auth.url(),
-    )))
+    Ok(own.merge(routes::proxy_routes(proxy, &balancers)))
 }

@@ -12,6 +12,8 @@
 
 use std::error::Error as StdError;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
@@ -33,6 +35,14 @@ const LINGER_BYTES: usize = 16 * MAX_BODY_BYTES;
 #[error("the request body is over the {MAX_BODY_BYTES}-byte limit")]
 pub(crate) struct BodyTooLarge;
 
+/// Reading the client's body failed (the client went away, or sent a broken chunked body).
+///
+/// Wrapped so the proxy can tell an exchange that failed because of the client from one that
+/// failed because of the upstream, which alone counts against the upstream's circuit breaker.
+#[derive(Debug, thiserror::Error)]
+#[error("reading the client's request body failed")]
+pub(crate) struct ClientBodyFailed(#[source] Box<dyn StdError + Send + Sync>);
+
 /// A request body on its way upstream, failing with [`BodyTooLarge`] past the limit.
 #[derive(Debug)]
 pub(crate) struct CappedBody {
@@ -40,6 +50,8 @@ pub(crate) struct CappedBody {
     remaining: usize,
     /// Where the rest of an over-long body goes, so it can be drained instead of reset.
     spill: Option<oneshot::Sender<Body>>,
+    /// Set once the last byte was handed on (see [`CappedBody::track_end`]).
+    ended: Option<Arc<AtomicBool>>,
 }
 
 impl CappedBody {
@@ -50,6 +62,7 @@ impl CappedBody {
             inner,
             remaining: usize::MAX,
             spill: None,
+            ended: None,
         }
     }
 
@@ -61,8 +74,28 @@ impl CappedBody {
             inner,
             remaining: MAX_BODY_BYTES,
             spill: Some(spill),
+            ended: None,
         };
         (body, remainder)
+    }
+
+    /// The client's body, for a request that was never sent.
+    pub(crate) fn into_inner(self) -> Body {
+        self.inner
+    }
+
+    /// A flag that turns `true` once the whole body has been handed on: a request whose upstream
+    /// did not answer in time is the upstream's fault only if the client had finished sending.
+    pub(crate) fn track_end(&mut self) -> Arc<AtomicBool> {
+        let ended = Arc::new(AtomicBool::new(http_body::Body::is_end_stream(&self.inner)));
+        self.ended = Some(ended.clone());
+        ended
+    }
+
+    fn mark_ended(&self) {
+        if let Some(ended) = &self.ended {
+            ended.store(true, Ordering::Relaxed);
+        }
     }
 }
 
@@ -76,8 +109,11 @@ impl http_body::Body for CappedBody {
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         let this = self.get_mut();
         match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
-            None => Poll::Ready(None),
-            Some(Err(error)) => Poll::Ready(Some(Err(error.into()))),
+            None => {
+                this.mark_ended();
+                Poll::Ready(None)
+            }
+            Some(Err(error)) => Poll::Ready(Some(Err(Box::new(ClientBodyFailed(error.into()))))),
             Some(Ok(frame)) => {
                 if let Some(data) = frame.data_ref() {
                     if data.len() > this.remaining {
@@ -88,6 +124,9 @@ impl http_body::Body for CappedBody {
                         return Poll::Ready(Some(Err(Box::new(BodyTooLarge))));
                     }
                     this.remaining -= data.len();
+                }
+                if http_body::Body::is_end_stream(&this.inner) {
+                    this.mark_ended();
                 }
                 Poll::Ready(Some(Ok(frame)))
             }
@@ -142,5 +181,26 @@ mod tests {
         let error = body.collect().await.unwrap_err();
         assert!(error.is::<BodyTooLarge>());
         assert!(rest.await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_end_of_a_body_is_noticed_and_client_failures_are_marked() {
+        let chunks = (0..2).map(|_| Ok::<_, std::io::Error>(Bytes::from_static(b"abc")));
+        let mut body = CappedBody::within_limit(Body::from_stream(futures::stream::iter(chunks)));
+        let ended = body.track_end();
+        assert!(!ended.load(Ordering::Relaxed));
+        body.collect().await.unwrap();
+        assert!(ended.load(Ordering::Relaxed));
+
+        let mut empty = CappedBody::within_limit(Body::empty());
+        assert!(empty.track_end().load(Ordering::Relaxed));
+
+        let broken = futures::stream::iter([
+            Ok(Bytes::from_static(b"abc")),
+            Err(std::io::Error::other("client went away")),
+        ]);
+        let (body, _rest) = CappedBody::counted(Body::from_stream(broken));
+        let error = body.collect().await.unwrap_err();
+        assert!(error.is::<ClientBodyFailed>());
     }
 }

@@ -11,6 +11,16 @@
 //! (RFC 9110 §7.6.1), any client-sent `X-User-*` header, which a careless service might take for
 //! an identity the gateway vouched for, and the internal service-to-service token header.
 //!
+//! Each instance has a circuit breaker ([`crate::upstreams::Balancer`]). Only *transport*
+//! failures count against it: a refused or reset connection, no response headers within the
+//! upstream timeout, an answer that is not HTTP. Any HTTP answer is a success for the breaker,
+//! whatever its status: a 503 `payment_unavailable` from orders is orders telling the client
+//! something, and cutting orders off for it would turn one failing dependency into a failing
+//! shop. Failures caused by the client (a body over the limit or broken off, a body still
+//! arriving when the timeout struck) do not count either. While an instance's breaker is open,
+//! its turn goes to the next instance; when every breaker is open the gateway answers 503 at
+//! once, with `Retry-After` saying when the first breaker lets a probe through.
+//!
 //! This path runs on every request, so it does its own bookkeeping (request id, metrics, panic
 //! guard) instead of going through the generic per-service middleware, and allocates only what
 //! the forwarded request needs. The service that answers logs the request under the same
@@ -20,6 +30,7 @@ use std::error::Error as StdError;
 use std::net::{IpAddr, SocketAddr};
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -35,14 +46,14 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use platform::auth::{Verifier, bearer_token};
-use platform::http::REQUEST_ID;
+use platform::http::{REQUEST_ID, new_request_id};
 use platform::json::MAX_BODY_BYTES;
+use platform::metrics::InFlight;
 use tokio::time::Instant;
 
 use crate::access;
 use crate::error::GatewayError;
-use crate::limit::{self, BodyTooLarge, CappedBody};
-use crate::metrics::RouteMetrics;
+use crate::limit::{self, BodyTooLarge, CappedBody, ClientBodyFailed};
 use crate::upstreams::{Balancer, Instance};
 
 /// The body type sent upstream: the client's body, cut off past the limit.
@@ -50,6 +61,9 @@ pub(crate) type UpstreamBody = CappedBody;
 
 /// The pooled HTTP/1.1 client shared by every route (and the health probes).
 pub(crate) type HttpClient = Client<HttpConnector, UpstreamBody>;
+
+/// The `service` label of the gateway's request metrics.
+const SERVICE: &str = "gateway";
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -94,13 +108,14 @@ pub(crate) struct Target {
 pub(crate) struct Forwarder {
     pub(crate) proxy: Arc<Proxy>,
     pub(crate) target: Target,
-    pub(crate) metrics: RouteMetrics,
+    /// The `route` label of the request metrics: the route's prefix, never the raw path.
+    pub(crate) route: &'static str,
 }
 
 impl Forwarder {
     pub(crate) async fn handle(self: Arc<Self>, request: Request) -> Response {
         let started = std::time::Instant::now();
-        let _in_flight = self.metrics.in_flight();
+        let _in_flight = InFlight::start(SERVICE);
         let (mut parts, body) = request.into_parts();
         let request_id = request_id(&mut parts.headers);
         let method = parts.method.clone();
@@ -130,16 +145,21 @@ impl Forwarder {
             .headers_mut()
             .entry(&REQUEST_ID)
             .or_insert(request_id);
-        self.metrics
-            .record(&method, response.status(), started.elapsed());
+        platform::metrics::observe(
+            SERVICE,
+            &method,
+            self.route,
+            response.status(),
+            started.elapsed(),
+        );
         response
     }
 
-    /// Forwards the request; takes `body` out of its slot only when it is sent upstream.
+    /// Forwards the request; the body leaves its `slot` only when it is sent upstream.
     async fn forward(
         &self,
         mut parts: http::request::Parts,
-        body: &mut Option<Body>,
+        slot: &mut Option<Body>,
         request_id: &HeaderValue,
     ) -> Result<Response, GatewayError> {
         if parts.method == Method::CONNECT || parts.method == Method::TRACE {
@@ -189,26 +209,33 @@ impl Forwarder {
             .entry(&REQUEST_ID)
             .or_insert_with(|| request_id.clone());
 
-        let Some(body) = body.take() else {
+        let Some(body) = slot.take() else {
             return Err(GatewayError::Internal);
         };
         let bodyless = body.is_end_stream();
-        let (body, mut remainder) = if bodyless || declared.is_some() {
+        let (mut body, mut remainder) = if bodyless || declared.is_some() {
             (CappedBody::within_limit(body), None)
         } else {
             let (body, remainder) = CappedBody::counted(body);
             (body, Some(remainder))
         };
+        let body_ended = (!bodyless).then(|| body.track_end());
         // A request without a body can be replayed on another instance when one refuses the
-        // connection: nothing reached the service. A body is streamed once and cannot be.
-        let attempts = if bodyless { balancer.len() } else { 1 };
+        // connection: nothing reached the service. A body is streamed once and cannot be; but an
+        // instance passed over because its breaker is open never saw it, so it still moves on.
         let mut body = Some(body);
         let deadline = Instant::now() + self.proxy.upstream_timeout;
         let method = parts.method;
         let mut headers = parts.headers;
-        for attempt in 1..=attempts {
-            let instance = balancer.pick();
-            let last = attempt == attempts;
+        let mut refused = None;
+        let last_offset = balancer.len() - 1;
+        for (offset, member) in balancer.turn().enumerate() {
+            let Ok(permit) = member.breaker.try_acquire() else {
+                balancer.skipped();
+                continue;
+            };
+            let instance = &member.instance;
+            let last = offset == last_offset || !bodyless;
             let request_headers = if last {
                 std::mem::take(&mut headers)
             } else {
@@ -226,11 +253,22 @@ impl Forwarder {
             )?;
             let sent = tokio::time::timeout_at(deadline, self.proxy.client.request(outgoing)).await;
             match sent {
-                Ok(Ok(response)) => return Ok(incoming_response(response)),
+                Ok(Ok(response)) => {
+                    permit.success();
+                    return Ok(incoming_response(response));
+                }
                 Ok(Err(error)) => {
-                    let failure = classify(target.service, instance, request_id, &error);
+                    let (failure, blame) = classify(target.service, instance, request_id, &error);
+                    match blame {
+                        Blame::Upstream => permit.failure(),
+                        // The instance did its part; only the client's request went wrong.
+                        Blame::Client => permit.success(),
+                    }
                     match failure {
-                        GatewayError::Unavailable(_) if !last => continue,
+                        GatewayError::Unavailable(_) if !last => {
+                            refused = Some(failure);
+                            continue;
+                        }
                         GatewayError::PayloadTooLarge => {
                             if let Some(rest) =
                                 remainder.as_mut().and_then(|rest| rest.try_recv().ok())
@@ -243,10 +281,20 @@ impl Forwarder {
                     return Err(failure);
                 }
                 Err(_elapsed) => {
+                    let client_done = body_ended
+                        .as_ref()
+                        .is_none_or(|ended| ended.load(Ordering::Relaxed));
+                    if client_done {
+                        permit.failure();
+                    } else {
+                        // Still waiting for the client's body: a slow client, not a slow service.
+                        permit.success();
+                    }
                     tracing::warn!(
                         service = target.service,
                         instance = %instance,
                         request_id = request_id.to_str().unwrap_or("-"),
+                        client_done,
                         "upstream sent no response headers within the timeout"
                     );
                     count_failure(target.service, "timeout");
@@ -254,8 +302,13 @@ impl Forwarder {
                 }
             }
         }
-        // `attempts` is at least 1, so the loop always returns.
-        Err(GatewayError::Unavailable(target.service))
+        // Every instance was refused by its breaker (or refused the connection after the others
+        // were): nothing was sent, and an unsent body goes back to be drained.
+        *slot = body.map(CappedBody::into_inner);
+        Err(refused.unwrap_or_else(|| GatewayError::CircuitOpen {
+            service: target.service,
+            retry_after_secs: balancer.retry_after_secs(),
+        }))
     }
 }
 
@@ -306,28 +359,60 @@ fn incoming_response(response: http::Response<hyper::body::Incoming>) -> Respons
     response
 }
 
-/// Maps a client error to what the caller is told, logging the cause once.
+/// Whose fault a failed exchange was, which decides whether it counts against the instance's
+/// circuit breaker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Blame {
+    /// Refused, reset, not HTTP: the instance failed.
+    Upstream,
+    /// The client's body was too long or broke off.
+    Client,
+}
+
+/// Maps a client error to what the caller is told and whose fault it was, logging the cause
+/// once.
 fn classify(
     service: &'static str,
     instance: &Instance,
     request_id: &HeaderValue,
     error: &hyper_util::client::legacy::Error,
-) -> GatewayError {
+) -> (GatewayError, Blame) {
     if error.is_connect() {
-        tracing::warn!(service, instance = %instance, request_id = request_id.to_str().unwrap_or("-"), error = %chain(error), "upstream refused the connection");
+        tracing::warn!(
+            service,
+            instance = %instance,
+            request_id = request_id.to_str().unwrap_or("-"),
+            error = %chain(error),
+            "upstream refused the connection"
+        );
         count_failure(service, "connect");
-        return GatewayError::Unavailable(service);
+        return (GatewayError::Unavailable(service), Blame::Upstream);
     }
     let mut source: Option<&(dyn StdError + 'static)> = error.source();
     while let Some(cause) = source {
         if cause.is::<BodyTooLarge>() {
-            return GatewayError::PayloadTooLarge;
+            return (GatewayError::PayloadTooLarge, Blame::Client);
+        }
+        if cause.is::<ClientBodyFailed>() {
+            tracing::debug!(
+                service,
+                request_id = request_id.to_str().unwrap_or("-"),
+                error = %chain(error),
+                "the client's body broke off"
+            );
+            return (GatewayError::IncompleteBody, Blame::Client);
         }
         source = cause.source();
     }
-    tracing::warn!(service, instance = %instance, request_id = request_id.to_str().unwrap_or("-"), error = %chain(error), "upstream exchange failed");
+    tracing::warn!(
+        service,
+        instance = %instance,
+        request_id = request_id.to_str().unwrap_or("-"),
+        error = %chain(error),
+        "upstream exchange failed"
+    );
     count_failure(service, "exchange");
-    GatewayError::BadGateway(service)
+    (GatewayError::BadGateway(service), Blame::Upstream)
 }
 
 fn count_failure(service: &'static str, kind: &'static str) {
@@ -356,44 +441,6 @@ fn request_id(headers: &mut HeaderMap) -> HeaderValue {
     let id = new_request_id();
     headers.insert(REQUEST_ID.clone(), id.clone());
     id
-}
-
-/// A UUIDv7 (time-ordered, like the ids the services mint) whose random part comes from a
-/// per-thread generator: `Uuid::now_v7` asks the kernel for randomness on every call, a system
-/// call per request on the hot path, and a request id needs uniqueness, not secrecy.
-fn new_request_id() -> HeaderValue {
-    use std::cell::Cell;
-    use std::hash::{BuildHasher, Hasher};
-
-    thread_local! {
-        static STATE: Cell<u64> = Cell::new({
-            // Seeded once per thread from the process's random hash keys.
-            let mut hasher = std::hash::RandomState::new().build_hasher();
-            hasher.write_u64(0x6d69_6372_6f73_686f);
-            hasher.finish()
-        });
-    }
-    // splitmix64: two draws give the 80 bits the builder takes (74 of them are kept).
-    let next = || {
-        STATE.with(|state| {
-            let mut z = state.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
-            state.set(z);
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        })
-    };
-    let (high, low) = (next().to_le_bytes(), next().to_le_bytes());
-    let mut random = [0u8; 10];
-    random[..8].copy_from_slice(&high);
-    random[8..].copy_from_slice(&low[..2]);
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_millis() as u64);
-    let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid();
-    let mut buffer = [0u8; uuid::fmt::Hyphenated::LENGTH];
-    let text = uuid.hyphenated().encode_lower(&mut buffer);
-    HeaderValue::from_str(text).expect("a UUID is a valid header value")
 }
 
 /// Strips what must not travel upstream and adds what the service needs to know.

@@ -10,9 +10,11 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use http::uri::{Authority, PathAndQuery, Scheme};
 use http::{Uri, uri};
+use platform::resilience::{BreakerConfig, CircuitBreaker};
 
 /// Every service the gateway knows how to route to (DESIGN §2).
 pub const SERVICES: &[&str] = &[
@@ -230,30 +232,81 @@ impl Upstreams {
     }
 }
 
+/// One instance and the circuit breaker that keeps requests away from it while it fails.
+#[derive(Debug)]
+pub(crate) struct Member {
+    pub(crate) instance: Instance,
+    pub(crate) breaker: CircuitBreaker,
+}
+
 /// The instances of one service with a round-robin cursor.
+///
+/// Each instance has its own breaker, named `<service>@<url>` (the `upstream` label of
+/// `circuit_breaker_state`; the set is fixed by configuration, so the labels stay bounded). A
+/// request's turn skips instances whose breaker refuses it, so an instance that keeps failing
+/// gets no traffic until its breaker lets a probe through.
 #[derive(Debug)]
 pub(crate) struct Balancer {
-    instances: Box<[Instance]>,
+    members: Box<[Member]>,
     next: AtomicUsize,
 }
 
 impl Balancer {
-    pub(crate) fn new(instances: &[Instance]) -> Option<Self> {
+    pub(crate) fn new(
+        service: &'static str,
+        instances: &[Instance],
+        breaker: &BreakerConfig,
+    ) -> Option<Self> {
         (!instances.is_empty()).then(|| Self {
-            instances: instances.into(),
+            members: instances
+                .iter()
+                .map(|instance| Member {
+                    breaker: CircuitBreaker::new(
+                        format!("{service}@{}", instance.url()),
+                        breaker.clone(),
+                    ),
+                    instance: instance.clone(),
+                })
+                .collect(),
             next: AtomicUsize::new(0),
         })
     }
 
-    /// The next instance in turn. Relaxed is enough: only the spread matters, not an order
-    /// between threads.
-    pub(crate) fn pick(&self) -> &Instance {
-        let turn = self.next.fetch_add(1, Ordering::Relaxed);
-        &self.instances[turn % self.instances.len()]
+    /// Every instance once, starting with the one whose turn it is. Relaxed is enough: only the
+    /// spread matters, not an order between threads.
+    pub(crate) fn turn(&self) -> impl Iterator<Item = &Member> {
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let len = self.members.len();
+        (0..len).map(move |offset| &self.members[(start + offset) % len])
+    }
+
+    /// Called when a request passed over an instance whose breaker refused it: the next request
+    /// starts one further, so the instances still serving share the load evenly instead of the
+    /// one after the refused instance taking its share too.
+    pub(crate) fn skipped(&self) {
+        self.next.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn members(&self) -> &[Member] {
+        &self.members
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.instances.len()
+        self.members.len()
+    }
+
+    /// When every breaker refused: whole seconds until the first one lets a probe through
+    /// (rounded up, at least 1), the `Retry-After` of the 503.
+    pub(crate) fn retry_after_secs(&self) -> u64 {
+        let soonest = self
+            .members
+            .iter()
+            // A half-open breaker (a probe in flight) reports no remaining time: it decides soon.
+            .map(|member| member.breaker.open_remaining().unwrap_or(Duration::ZERO))
+            .min()
+            .unwrap_or(Duration::ZERO);
+        let secs = soonest.as_secs() + u64::from(soonest.subsec_nanos() > 0);
+        secs.max(1)
     }
 }
 
@@ -313,17 +366,73 @@ mod tests {
         assert!(upstreams.insert_default("nope", "http://x:1").is_err());
     }
 
-    #[test]
-    fn balancer_takes_turns() {
-        let instances = [
+    fn two_instances() -> [Instance; 2] {
+        [
             Instance::parse("http://a:1").unwrap(),
             Instance::parse("http://b:1").unwrap(),
-        ];
-        let balancer = Balancer::new(&instances).unwrap();
-        let picks: Vec<_> = (0..4).map(|_| balancer.pick().url().to_owned()).collect();
+        ]
+    }
+
+    fn first_choice(balancer: &Balancer) -> String {
+        let member = balancer
+            .turn()
+            .find(|member| {
+                let permit = member.breaker.try_acquire();
+                let acquired = permit.is_ok();
+                if let Ok(permit) = permit {
+                    permit.success();
+                } else {
+                    balancer.skipped();
+                }
+                acquired
+            })
+            .unwrap();
+        member.instance.url().to_owned()
+    }
+
+    #[test]
+    fn balancer_takes_turns() {
+        let balancer = Balancer::new("hits", &two_instances(), &BreakerConfig::default()).unwrap();
+        let picks: Vec<_> = (0..4).map(|_| first_choice(&balancer)).collect();
         assert_eq!(
             picks,
             ["http://a:1", "http://b:1", "http://a:1", "http://b:1"]
         );
+        let names: Vec<_> = balancer
+            .members()
+            .iter()
+            .map(|member| member.breaker.name().to_owned())
+            .collect();
+        assert_eq!(names, ["hits@http://a:1", "hits@http://b:1"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_open_instance_is_passed_over_and_retry_after_rounds_up() {
+        let config = BreakerConfig {
+            consecutive_failures: 1,
+            open_for: Duration::from_millis(2500),
+            ..BreakerConfig::default()
+        };
+        let balancer = Balancer::new("hits", &two_instances(), &config).unwrap();
+        balancer.members()[0]
+            .breaker
+            .try_acquire()
+            .unwrap()
+            .failure();
+        let picks: Vec<_> = (0..3).map(|_| first_choice(&balancer)).collect();
+        assert_eq!(picks, ["http://b:1", "http://b:1", "http://b:1"]);
+
+        balancer.members()[1]
+            .breaker
+            .try_acquire()
+            .unwrap()
+            .failure();
+        assert_eq!(balancer.retry_after_secs(), 3);
+        tokio::time::advance(Duration::from_millis(2000)).await;
+        assert_eq!(balancer.retry_after_secs(), 1);
+        tokio::time::advance(Duration::from_millis(600)).await;
+        // Half-open: a probe may go now; still "retry in a second" for whoever is refused.
+        assert_eq!(balancer.retry_after_secs(), 1);
+        assert_eq!(first_choice(&balancer), "http://a:1");
     }
 }

@@ -30,6 +30,9 @@ pub const EMBEDDED_SERVICES: &[Service] = &[
     Service::Payments,
     Service::Orders,
     Service::Notifier,
+    Service::Cars,
+    Service::Agenda,
+    Service::Hits,
     Service::Gateway,
 ];
 
@@ -164,6 +167,9 @@ async fn build(
         Service::Products => products::app(&settings.products, env, wiring).await,
         Service::Payments => payments::app(&settings.payments, env, wiring).await,
         Service::Notifier => notifier::app(&settings.notifier, env, wiring).await,
+        Service::Cars => cars::app(&settings.cars, env, wiring).await,
+        Service::Agenda => agenda::app(&settings.agenda, env, wiring).await,
+        Service::Hits => hits::app(&settings.hits, env, wiring).await,
         Service::Gateway => unreachable!("the gateway is built from its upstreams"),
     }
     .with_context(|| format!("the {} service cannot start", service.name()))
@@ -186,8 +192,10 @@ pub async fn serve_one(
     };
     let internal_token = match (&settings.internal_token, service) {
         (Some(token), _) if !token.is_empty() => InternalToken::new(token.clone()),
-        // The gateway and auth neither make nor accept internal calls.
-        (_, Service::Gateway | Service::Auth) => InternalToken::random(),
+        // These services neither make nor accept internal calls.
+        (_, Service::Gateway | Service::Auth | Service::Cars | Service::Agenda | Service::Hits) => {
+            InternalToken::random()
+        }
         _ => {
             return Err(MissingSetting(format!(
                 "error: `serve {}` needs MICROSHOP_INTERNAL_TOKEN (the same secret for every \

@@ -69,6 +69,9 @@ pub enum Service {
     Products,
     Payments,
     Notifier,
+    Cars,
+    Agenda,
+    Hits,
 }
 
 impl Service {
@@ -81,6 +84,9 @@ impl Service {
             Service::Products => "products",
             Service::Payments => "payments",
             Service::Notifier => "notifier",
+            Service::Cars => "cars",
+            Service::Agenda => "agenda",
+            Service::Hits => "hits",
         }
     }
 }
@@ -142,6 +148,15 @@ pub struct Settings {
 
     #[command(flatten)]
     pub notifier: notifier::Config,
+
+    #[command(flatten)]
+    pub cars: cars::Config,
+
+    #[command(flatten)]
+    pub agenda: agenda::Config,
+
+    #[command(flatten)]
+    pub hits: hits::Config,
 }
 
 /// Listening ports; 0 picks a free port (tests), and the real one is wired everywhere.
@@ -176,6 +191,18 @@ pub struct Ports {
     /// Port of the notifier service.
     #[arg(long, env = "MICROSHOP_NOTIFIER_PORT", default_value_t = 8006)]
     pub notifier_port: u16,
+
+    /// Port of the cars service.
+    #[arg(long, env = "MICROSHOP_CARS_PORT", default_value_t = 8007)]
+    pub cars_port: u16,
+
+    /// Port of the agenda service (the seed's events).
+    #[arg(long, env = "MICROSHOP_AGENDA_PORT", default_value_t = 8008)]
+    pub agenda_port: u16,
+
+    /// Port of the hits counter.
+    #[arg(long, env = "MICROSHOP_HITS_PORT", default_value_t = 8009)]
+    pub hits_port: u16,
 }
 
 impl Ports {
@@ -188,6 +215,9 @@ impl Ports {
             Service::Products => self.products_port,
             Service::Payments => self.payments_port,
             Service::Notifier => self.notifier_port,
+            Service::Cars => self.cars_port,
+            Service::Agenda => self.agenda_port,
+            Service::Hits => self.hits_port,
         }
     }
 }

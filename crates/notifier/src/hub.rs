@@ -127,7 +127,8 @@ mod tests {
             user_id: user,
             kind: "order.paid".into(),
             message: "order x paid by alice: 1.00 EUR".into(),
-            order_id: Uuid::now_v7(),
+            order_id: Some(Uuid::now_v7()),
+            agenda_event_id: None,
             created_at: OffsetDateTime::now_utc(),
             read: false,
         }

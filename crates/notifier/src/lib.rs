@@ -1,11 +1,14 @@
-//! The notifier service: order events in, notifications out.
+//! The notifier service: order and agenda events in, notifications out.
 //!
 //! It consumes `order-events` as the consumer group `notifier` ([`order_events`]). Each event
 //! becomes, exactly once, a stored notification for the order's owner, one line on standard
 //! output (the seed's "print each order added or deleted") and a push to that user's open
-//! Server-Sent Events streams ([`hub`], [`feed`]). Users read their inbox with
-//! `GET /notifications` and follow it live with `GET /notifications/stream` ([`routes`]).
+//! Server-Sent Events streams ([`hub`], [`feed`]). It consumes `agenda-events` the same way, as
+//! the same group ([`agenda_events`]): each created, updated or cancelled agenda event notifies
+//! its organizer. Users read their inbox with `GET /notifications` and follow it live with
+//! `GET /notifications/stream` ([`routes`]).
 
+pub mod agenda_events;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -20,7 +23,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use platform::events::ORDER_EVENTS;
+use platform::events::{AGENDA_EVENTS, ORDER_EVENTS};
 use platform::http::{Readiness, service_app};
 use platform::{ServiceEnv, Wiring};
 
@@ -28,6 +31,7 @@ pub use config::Config;
 pub use error::NotifierError;
 pub use state::AppState;
 
+use agenda_events::AgendaEventsHandler;
 use hub::Hub;
 use order_events::{OrderEventsHandler, Stdout};
 use storage::Storage;
@@ -35,7 +39,8 @@ use storage::Storage;
 /// The service's name, in logs, metrics and health answers.
 pub const SERVICE: &str = "notifier";
 
-/// The consumer group on `order-events`, and the consumer name of processed event ids.
+/// The consumer group on `order-events` and `agenda-events`, and the consumer name of processed
+/// event ids.
 pub const CONSUMER_GROUP: &str = "notifier";
 
 /// The service's routes over `state`, without the common layers.
@@ -43,8 +48,9 @@ pub fn router(state: AppState) -> Router {
     routes::router().with_state(state)
 }
 
-/// Opens the database (running migrations), starts consuming `order-events` until
-/// `wiring.shutdown` fires, and returns the complete service, ready to serve.
+/// Opens the database (running migrations), starts consuming `order-events` and
+/// `agenda-events` until `wiring.shutdown` fires, and returns the complete service, ready to
+/// serve.
 pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::Result<Router> {
     let storage = open_storage(config, env).await?;
     let hub = Arc::new(Hub::default());
@@ -54,6 +60,13 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
         ORDER_EVENTS,
         CONSUMER_GROUP,
         Arc::new(handler),
+        wiring.shutdown.clone(),
+    ));
+    let agenda_handler = AgendaEventsHandler::new(storage.clone(), hub.clone(), Arc::new(Stdout));
+    drop(wiring.bus.consume(
+        AGENDA_EVENTS,
+        CONSUMER_GROUP,
+        Arc::new(agenda_handler),
         wiring.shutdown.clone(),
     ));
     drop(order_events::spawn_pruning(

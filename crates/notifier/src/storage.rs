@@ -1,4 +1,5 @@
-//! Everything the notifier keeps in its database: notifications and processed event ids.
+//! Everything the notifier keeps in its database: notifications (of orders and of agenda
+//! events) and processed event ids.
 //!
 //! Queries are runtime SQL over sqlx's `Any` driver with `$N` placeholders, so the same code runs
 //! on SQLite (embedded) and PostgreSQL (distributed). The one write that matters for correctness
@@ -28,7 +29,8 @@ pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
 macro_rules! select_notifications {
     ($rest:literal) => {
         concat!(
-            "SELECT id, user_id, kind, message, order_id, created_at, read_at FROM notifications ",
+            "SELECT id, user_id, kind, message, order_id, agenda_event_id, created_at, read_at \
+             FROM notifications ",
             $rest
         )
     };
@@ -65,21 +67,22 @@ impl Storage {
     /// Stores `notification` as the effect of event `event_id`, unless that event was already
     /// processed. `true` when stored now, `false` for a duplicate (nothing written).
     pub async fn record(&self, event_id: &str, notification: &Notification) -> sqlx::Result<bool> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = platform::db::begin_write(&self.pool).await?;
         if !platform::events::consumer::mark_processed(&mut tx, CONSUMER_GROUP, event_id).await? {
             tx.rollback().await?;
             return Ok(false);
         }
         sqlx::query(
             "INSERT INTO notifications \
-             (id, user_id, kind, message, order_id, event_id, created_at, read_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, NULL)",
+             (id, user_id, kind, message, order_id, agenda_event_id, event_id, created_at, \
+             read_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
         )
         .bind(notification.id.to_string())
         .bind(notification.user_id.to_string())
         .bind(notification.kind.clone())
         .bind(notification.message.clone())
-        .bind(notification.order_id.to_string())
+        .bind(notification.order_id.map(|id| id.to_string()))
+        .bind(notification.agenda_event_id.map(|id| id.to_string()))
         .bind(event_id.to_owned())
         .bind(to_millis(notification.created_at))
         .execute(&mut *tx)
@@ -142,7 +145,7 @@ impl Storage {
         .bind(to_millis(OffsetDateTime::now_utc()))
         .bind(id.to_string())
         .bind(user.to_string())
-        .execute(&self.pool)
+        .execute(&mut *platform::db::acquire_write(&self.pool).await?)
         .await?;
         let row = sqlx::query(select_notifications!("WHERE id = $1 AND user_id = $2"))
             .bind(id.to_string())
@@ -160,7 +163,8 @@ fn notification_from_row(row: &AnyRow) -> anyhow::Result<Notification> {
         user_id: parse_uuid(&row.try_get::<String, _>("user_id")?)?,
         kind: row.try_get("kind")?,
         message: row.try_get("message")?,
-        order_id: parse_uuid(&row.try_get::<String, _>("order_id")?)?,
+        order_id: optional_uuid(row.try_get("order_id")?)?,
+        agenda_event_id: optional_uuid(row.try_get("agenda_event_id")?)?,
         created_at: from_millis(row.try_get("created_at")?)?,
         read: read_at.is_some(),
     })
@@ -174,6 +178,10 @@ fn from_millis(millis: i64) -> anyhow::Result<OffsetDateTime> {
     Ok(OffsetDateTime::from_unix_timestamp_nanos(
         i128::from(millis) * 1_000_000,
     )?)
+}
+
+fn optional_uuid(text: Option<String>) -> anyhow::Result<Option<Uuid>> {
+    text.as_deref().map(parse_uuid).transpose()
 }
 
 fn parse_uuid(text: &str) -> anyhow::Result<Uuid> {

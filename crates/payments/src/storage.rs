@@ -115,7 +115,7 @@ impl Storage {
         .bind(decision.as_str())
         .bind(payment.status.as_str())
         .bind(to_millis(payment.created_at))
-        .execute(&self.pool)
+        .execute(&mut *platform::db::acquire_write(&self.pool).await?)
         .await?;
         if inserted.rows_affected() == 1 {
             return Ok(Recorded::Created(payment));
@@ -154,7 +154,7 @@ impl Storage {
         )
         .bind(now_millis())
         .bind(id.to_string())
-        .execute(&self.pool)
+        .execute(&mut *platform::db::acquire_write(&self.pool).await?)
         .await?;
         let payment = self.find(id).await?.ok_or(PaymentsError::NotFound)?;
         match payment.status {

@@ -7,7 +7,9 @@
 //! the service serving.
 
 use std::any::Any;
+use std::cell::Cell;
 use std::future::Future;
+use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -143,27 +145,15 @@ pub fn with_common_layers(service: &'static str, router: Router) -> Router {
         .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(answer_panic))
-        .layer(axum::middleware::from_fn(move |request, next| {
-            crate::metrics::record(service, request, next)
-        }))
+        .layer(crate::metrics::layer(service))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID.clone()))
         .layer(
             TraceLayer::new_for_http()
-                .make_span_with(move |request: &Request| {
-                    let request_id = request
-                        .headers()
-                        .get(&REQUEST_ID)
-                        .and_then(|value| value.to_str().ok())
-                        .unwrap_or("-");
-                    tracing::info_span!(
-                        "request",
-                        service,
-                        request_id,
-                        method = %request.method(),
-                        path = %request.uri().path(),
-                    )
+                .make_span_with(move |request: &Request| request_span(service, request))
+                .on_request(|request: &Request, _span: &tracing::Span| {
+                    let path = request.uri().path();
+                    tracing::debug!(method = %request.method(), path, "received");
                 })
-                .on_request(())
                 .on_response(
                     |response: &Response, latency: Duration, _span: &tracing::Span| {
                         tracing::debug!(status = response.status().as_u16(), ?latency, "served");
@@ -203,10 +193,60 @@ struct MakeRequestUuidV7;
 
 impl MakeRequestId for MakeRequestUuidV7 {
     fn make_request_id<B>(&mut self, _request: &http::Request<B>) -> Option<RequestId> {
-        HeaderValue::from_str(&uuid::Uuid::now_v7().to_string())
-            .ok()
-            .map(RequestId::new)
+        Some(RequestId::new(new_request_id()))
     }
+}
+
+/// A new request id: a UUIDv7 (time-ordered, like the ids the services mint, so logs sort
+/// naturally) whose random part comes from a per-thread generator.
+///
+/// `Uuid::now_v7` asks the kernel for randomness on every call, a system call per request on the
+/// hot path, and a request id needs uniqueness, not secrecy: each thread draws from its own
+/// splitmix64 sequence, seeded once from the process's random hash keys.
+pub fn new_request_id() -> HeaderValue {
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new({
+            let mut hasher = std::hash::RandomState::new().build_hasher();
+            hasher.write_u64(0x6d69_6372_6f73_686f);
+            hasher.finish()
+        });
+    }
+    let next = || {
+        STATE.with(|state| {
+            let mut z = state.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+            state.set(z);
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        })
+    };
+    // Two draws give the 80 bits the builder takes (74 of them are kept).
+    let (high, low) = (next().to_le_bytes(), next().to_le_bytes());
+    let mut random = [0u8; 10];
+    random[..8].copy_from_slice(&high);
+    random[8..].copy_from_slice(&low[..2]);
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as u64);
+    let uuid = uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid();
+    let mut buffer = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let text = uuid.hyphenated().encode_lower(&mut buffer);
+    HeaderValue::from_str(text).expect("a UUID is a valid header value")
+}
+
+/// The span every line logged while handling a request is emitted in, so each carries the
+/// request id (and the service, which embedded mode needs to tell its services apart).
+///
+/// It is entered on every poll of the request and its fields are formatted once, when it is
+/// created, so it holds only what a log reader cannot find elsewhere: method and path are on the
+/// `received` line (debug level) and in the service's own messages.
+fn request_span<B>(service: &'static str, request: &http::Request<B>) -> tracing::Span {
+    let request_id = request
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", service, request_id = %request_id)
 }
 
 /// The client's address: the TCP peer, or, when the peer is a proxy on a loopback or private
@@ -249,5 +289,97 @@ fn is_internal(ip: IpAddr) -> bool {
                     .to_ipv4_mapped()
                     .is_some_and(|v4| v4.is_loopback() || v4.is_private())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use axum::body::Body;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    /// Log output captured in memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Captured {
+        fn text(&self) -> String {
+            String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+        }
+    }
+
+    #[tokio::test]
+    async fn every_line_logged_while_handling_a_request_names_its_request_id() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+
+        let routes = Router::new().route(
+            "/work",
+            get(|| async {
+                tracing::info!("started the work");
+                tokio::task::yield_now().await;
+                tracing::warn!("finished the work");
+                "done"
+            }),
+        );
+        let app = service_app("log-test", routes, Readiness::new());
+        let request = http::Request::get("/work")
+            .header(&REQUEST_ID, "given-id-42")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.headers()[&REQUEST_ID], "given-id-42");
+        let request = http::Request::get("/work").body(Body::empty()).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        let minted = response.headers()[&REQUEST_ID].to_str().unwrap().to_owned();
+
+        let text = captured.text();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 4, "{text}");
+        for line in &lines[..2] {
+            assert!(line.contains("request_id=given-id-42"), "{line}");
+        }
+        for line in &lines[2..] {
+            assert!(line.contains(&format!("request_id={minted}")), "{line}");
+            assert!(line.contains("service=\"log-test\"") || line.contains("service=log-test"));
+        }
+    }
+
+    #[test]
+    fn minted_request_ids_are_unique_time_ordered_uuids() {
+        let first = new_request_id();
+        let parsed = uuid::Uuid::parse_str(first.to_str().unwrap()).unwrap();
+        assert_eq!(parsed.get_version_num(), 7);
+        let ids: std::collections::HashSet<_> = (0..10_000).map(|_| new_request_id()).collect();
+        assert_eq!(ids.len(), 10_000, "ids repeat");
+        let other_thread: Vec<_> =
+            std::thread::spawn(|| (0..1000).map(|_| new_request_id()).collect())
+                .join()
+                .unwrap();
+        assert!(other_thread.iter().all(|id| !ids.contains(id)));
+        let later = new_request_id();
+        let (first_ms, _) = parsed.get_timestamp().unwrap().to_unix();
+        let later = uuid::Uuid::parse_str(later.to_str().unwrap()).unwrap();
+        assert!(later.get_timestamp().unwrap().to_unix().0 >= first_ms);
     }
 }

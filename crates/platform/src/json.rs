@@ -144,6 +144,14 @@ where
             return Err(payload_too_large());
         }
         let bytes = read_body_limited(request).await?;
+        // Every request body of the API is an object; serde would otherwise accept a struct
+        // written as an array of its fields in order.
+        let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
+        if first.is_some_and(|byte| *byte != b'{')
+            && serde_json::from_slice::<serde_json::Value>(&bytes).is_ok()
+        {
+            return Err(Problem::invalid_field("body", "must be a JSON object"));
+        }
         parse_json(&bytes).map(Json)
     }
 }

@@ -2,13 +2,29 @@
 //!
 //! In embedded mode all services share the process and so the recorder; each series carries a
 //! `service` label so the numbers stay attributable.
+//!
+//! The request series (`http_requests_total`, `http_request_duration_seconds`,
+//! `http_requests_in_flight`) are recorded on every request of every service and of the gateway,
+//! so their handles are cached: the `metrics` macros build the label set and look the series up
+//! in the registry on each call, which measured as much work as a small handler. Each thread
+//! keeps the handles it used, keyed by (service, method, route, status); nothing is locked or
+//! shared between threads on the hot path. Labels stay bounded so the cache does too: `route` is
+//! the route template, never the raw path, and a method outside the standard set is `OTHER`.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::pin::Pin;
 use std::sync::OnceLock;
-use std::time::Instant;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
+use http::{Method, StatusCode};
+use metrics::{Counter, Gauge, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -17,6 +33,13 @@ static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
+
+/// The `route` label of a request no route matched (404s, 405s).
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// Series handles one thread keeps at most; past that (a bug making labels unbounded), requests
+/// are still recorded, through the registry's slower lookup.
+const MAX_CACHED_SERIES: usize = 2048;
 
 /// The process-wide recorder, installed on first use.
 pub fn handle() -> &'static PrometheusHandle {
@@ -45,27 +68,408 @@ pub fn handle() -> &'static PrometheusHandle {
     })
 }
 
-/// Middleware recording request count and latency by route template and status.
+/// Middleware recording request count and latency by route template and status, and the
+/// requests in flight (for `axum::middleware::from_fn`; [`layer`] does the same with less
+/// per-request work and is what the common service layers use).
 pub async fn record(service: &'static str, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|path| path.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
-    metrics::gauge!("http_requests_in_flight", "service" => service).increment(1.0);
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let _in_flight = InFlight::start(service);
     let response = next.run(request).await;
-    metrics::gauge!("http_requests_in_flight", "service" => service).decrement(1.0);
-    let status = response.status().as_u16().to_string();
-    let labels = [
-        ("service", service.to_owned()),
-        ("method", method),
-        ("route", route),
-        ("status", status),
-    ];
-    metrics::counter!("http_requests_total", &labels).increment(1);
-    metrics::histogram!("http_request_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    let route = route.as_ref().map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
+    observe(
+        service,
+        &method,
+        route,
+        response.status(),
+        started.elapsed(),
+    );
     response
+}
+
+/// The request metrics of [`record`] as a tower layer, for `Router::layer`: it neither boxes a
+/// `Next` nor clones the inner service on every request, as `from_fn` does.
+pub fn layer(service: &'static str) -> RecordLayer {
+    RecordLayer { service }
+}
+
+/// See [`layer`].
+#[derive(Debug, Clone, Copy)]
+pub struct RecordLayer {
+    service: &'static str,
+}
+
+impl<S> tower::Layer<S> for RecordLayer {
+    type Service = Record<S>;
+
+    fn layer(&self, inner: S) -> Record<S> {
+        Record {
+            service: self.service,
+            inner,
+        }
+    }
+}
+
+/// The service [`RecordLayer`] wraps around a route.
+#[derive(Debug, Clone)]
+pub struct Record<S> {
+    service: &'static str,
+    inner: S,
+}
+
+impl<S> tower::Service<Request> for Record<S>
+where
+    S: tower::Service<Request, Response = Response>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        let started = Instant::now();
+        let service = self.service;
+        let method = method_index(request.method());
+        let route = request.extensions().get::<MatchedPath>().cloned();
+        let in_flight = InFlight::start(service);
+        let answer = self.inner.call(request);
+        Box::pin(async move {
+            let response = answer.await?;
+            drop(in_flight);
+            let route = route.as_ref().map_or(UNMATCHED_ROUTE, MatchedPath::as_str);
+            observe_indexed(service, method, route, response.status(), started.elapsed());
+            Ok(response)
+        })
+    }
+}
+
+/// The `method` label: the standard methods by name, anything else `OTHER`, so a client
+/// inventing methods cannot grow the number of series.
+pub fn method_label(method: &Method) -> &'static str {
+    METHOD_LABELS[usize::from(method_index(method))]
+}
+
+const METHOD_LABELS: [&str; 8] = [
+    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "OTHER",
+];
+
+fn method_index(method: &Method) -> u8 {
+    match *method {
+        Method::GET => 0,
+        Method::POST => 1,
+        Method::PUT => 2,
+        Method::PATCH => 3,
+        Method::DELETE => 4,
+        Method::HEAD => 5,
+        Method::OPTIONS => 6,
+        _ => 7,
+    }
+}
+
+/// Records one answered request in `http_requests_total` and `http_request_duration_seconds`,
+/// labelled `service`, `method` (see [`method_label`]), `route` and `status`.
+///
+/// `route` must come from a bounded set (a route template or prefix, never the raw path).
+pub fn observe(
+    service: &'static str,
+    method: &Method,
+    route: &str,
+    status: StatusCode,
+    elapsed: Duration,
+) {
+    observe_indexed(service, method_index(method), route, status, elapsed);
+}
+
+fn observe_indexed(
+    service: &'static str,
+    method: u8,
+    route: &str,
+    status: StatusCode,
+    elapsed: Duration,
+) {
+    let status = status.as_u16();
+    let seconds = elapsed.as_secs_f64();
+    let key = series_hash(service, method, route, status);
+    let recorded = SERIES.with(|cache| {
+        let Ok(mut cache) = cache.try_borrow_mut() else {
+            return false;
+        };
+        let series = match cache.find(key, service, method, route, status) {
+            Some(series) => series,
+            None => {
+                if cache.len >= MAX_CACHED_SERIES {
+                    return false;
+                }
+                cache.insert(key, service, method, route, status)
+            }
+        };
+        series.count.increment(1);
+        series.latency.record(seconds);
+        true
+    });
+    if !recorded {
+        let series = Series::register(service, method, route, status);
+        series.count.increment(1);
+        series.latency.record(seconds);
+    }
+}
+
+/// Counts one request in `http_requests_in_flight{service}` until dropped, so a request whose
+/// client went away mid-way is not counted forever.
+#[derive(Debug)]
+#[must_use = "the request counts as in flight only while this guard lives"]
+pub struct InFlight(Gauge);
+
+impl InFlight {
+    pub fn start(service: &'static str) -> Self {
+        let gauge = IN_FLIGHT
+            .with(|gauges| {
+                let mut gauges = gauges.try_borrow_mut().ok()?;
+                if let Some((_, gauge)) = gauges.iter().find(|(name, _)| *name == service) {
+                    return Some(gauge.clone());
+                }
+                let gauge = in_flight_gauge(service);
+                gauges.push((service, gauge.clone()));
+                Some(gauge)
+            })
+            .unwrap_or_else(|| in_flight_gauge(service));
+        gauge.increment(1.0);
+        Self(gauge)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.decrement(1.0);
+    }
+}
+
+fn in_flight_gauge(service: &'static str) -> Gauge {
+    handle();
+    metrics::gauge!("http_requests_in_flight", "service" => service)
+}
+
+/// The handles of one (service, method, route, status).
+struct Series {
+    count: Counter,
+    latency: Histogram,
+}
+
+impl Series {
+    fn register(service: &'static str, method: u8, route: &str, status: u16) -> Self {
+        // Handles taken before the recorder exists would record nowhere.
+        handle();
+        let labels = [
+            ("service", service.to_owned()),
+            ("method", METHOD_LABELS[usize::from(method)].to_owned()),
+            ("route", route.to_owned()),
+            ("status", status.to_string()),
+        ];
+        Self {
+            count: metrics::counter!("http_requests_total", &labels),
+            latency: metrics::histogram!("http_request_duration_seconds", &labels),
+        }
+    }
+}
+
+struct Entry {
+    service: &'static str,
+    method: u8,
+    status: u16,
+    route: Box<str>,
+    series: Series,
+}
+
+/// One thread's series handles, by a hash of their labels; entries sharing a hash are told
+/// apart by comparing the labels, so a collision costs a comparison, never a wrong series.
+#[derive(Default)]
+struct SeriesCache {
+    entries: HashMap<u64, Vec<Entry>, BuildHasherDefault<PassThrough>>,
+    len: usize,
+}
+
+impl SeriesCache {
+    fn find(
+        &self,
+        key: u64,
+        service: &'static str,
+        method: u8,
+        route: &str,
+        status: u16,
+    ) -> Option<&Series> {
+        self.entries
+            .get(&key)?
+            .iter()
+            .find(|entry| {
+                entry.method == method
+                    && entry.status == status
+                    && entry.service == service
+                    && *entry.route == *route
+            })
+            .map(|entry| &entry.series)
+    }
+
+    fn insert(
+        &mut self,
+        key: u64,
+        service: &'static str,
+        method: u8,
+        route: &str,
+        status: u16,
+    ) -> &Series {
+        self.len += 1;
+        let bucket = self.entries.entry(key).or_default();
+        bucket.push(Entry {
+            service,
+            method,
+            status,
+            route: route.into(),
+            series: Series::register(service, method, route, status),
+        });
+        &bucket[bucket.len() - 1].series
+    }
+}
+
+thread_local! {
+    static SERIES: RefCell<SeriesCache> = RefCell::new(SeriesCache::default());
+    static IN_FLIGHT: RefCell<Vec<(&'static str, Gauge)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// FxHash-style mixing of the labels: a few instructions per word, enough to spread a few
+/// hundred keys (the table compares the labels anyway).
+fn series_hash(service: &str, method: u8, route: &str, status: u16) -> u64 {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+    let mut hash = 0u64;
+    let mut add = |word: u64| hash = (hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+    for text in [service, route] {
+        let mut chunks = text.as_bytes().chunks_exact(8);
+        for chunk in &mut chunks {
+            add(u64::from_le_bytes(chunk.try_into().unwrap_or_default()));
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        add(u64::from_le_bytes(tail) ^ ((text.len() as u64) << 56));
+    }
+    add((u64::from(method) << 16) | u64::from(status));
+    hash
+}
+
+/// The map's hasher: the keys are hashes already.
+#[derive(Default)]
+struct PassThrough(u64);
+
+impl Hasher for PassThrough {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 = (self.0 << 8) | u64::from(*byte);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(text: &str, route: &str, method: &str, status: &str) -> f64 {
+        text.lines()
+            .find(|line| {
+                line.starts_with("http_requests_total{")
+                    && line.contains(r#"service="metrics-unit""#)
+                    && line.contains(&format!(r#"route="{route}""#))
+                    && line.contains(&format!(r#"method="{method}""#))
+                    && line.contains(&format!(r#"status="{status}""#))
+            })
+            .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    #[test]
+    fn cached_series_count_into_the_same_numbers_as_fresh_ones() {
+        let service = "metrics-unit";
+        let ok = StatusCode::OK;
+        let elapsed = Duration::from_millis(1);
+        for _ in 0..3 {
+            observe(service, &Method::GET, "/things/{id}", ok, elapsed);
+        }
+        observe(service, &Method::GET, "/things", ok, elapsed);
+        observe(service, &Method::POST, "/things/{id}", ok, elapsed);
+        observe(
+            service,
+            &Method::GET,
+            "/things/{id}",
+            StatusCode::NOT_FOUND,
+            elapsed,
+        );
+        let from_another_thread = std::thread::spawn(move || {
+            observe(service, &Method::GET, "/things/{id}", ok, elapsed);
+        });
+        from_another_thread.join().unwrap();
+
+        let text = handle().render();
+        assert_eq!(count(&text, "/things/{id}", "GET", "200"), 4.0, "{text}");
+        assert_eq!(count(&text, "/things", "GET", "200"), 1.0);
+        assert_eq!(count(&text, "/things/{id}", "POST", "200"), 1.0);
+        assert_eq!(count(&text, "/things/{id}", "GET", "404"), 1.0);
+    }
+
+    #[test]
+    fn unusual_methods_share_one_label() {
+        let custom = Method::from_bytes(b"PURGE").unwrap();
+        assert_eq!(method_label(&custom), "OTHER");
+        assert_eq!(method_label(&Method::CONNECT), "OTHER");
+        assert_eq!(method_label(&Method::PATCH), "PATCH");
+        let service = "metrics-unit";
+        let elapsed = Duration::from_millis(1);
+        observe(service, &custom, "/odd", StatusCode::OK, elapsed);
+        let other = Method::from_bytes(b"BREW").unwrap();
+        observe(service, &other, "/odd", StatusCode::OK, elapsed);
+        let text = handle().render();
+        assert_eq!(count(&text, "/odd", "OTHER", "200"), 2.0, "{text}");
+        assert!(!text.contains("PURGE") && !text.contains("BREW"));
+    }
+
+    #[test]
+    fn similar_labels_do_not_share_a_hash() {
+        let a = series_hash("svc", 0, "/a/b", 200);
+        assert_ne!(a, series_hash("svc", 0, "/a/c", 200));
+        assert_ne!(a, series_hash("svc", 1, "/a/b", 200));
+        assert_ne!(a, series_hash("svc", 0, "/a/b", 201));
+        assert_ne!(a, series_hash("sv", 0, "c/a/b", 200));
+        assert_ne!(a, series_hash("other", 0, "/a/b", 200));
+    }
+
+    #[test]
+    fn in_flight_requests_are_counted_until_the_guard_drops() {
+        let gauge = || {
+            handle()
+                .render()
+                .lines()
+                .find(|line| {
+                    line.starts_with("http_requests_in_flight{")
+                        && line.contains(r#"service="metrics-in-flight""#)
+                })
+                .and_then(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let first = InFlight::start("metrics-in-flight");
+        let second = InFlight::start("metrics-in-flight");
+        assert_eq!(gauge(), 2.0);
+        drop(first);
+        drop(second);
+        assert_eq!(gauge(), 0.0);
+    }
 }

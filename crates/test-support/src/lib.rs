@@ -133,3 +133,118 @@ pub fn wiring(keys: &TestKeys) -> (Wiring, MemoryBus) {
     };
     (wiring, bus)
 }
+
+/// A throwaway PostgreSQL database for one test, dropped when this value is dropped.
+///
+/// The server comes from `MICROSHOP_TEST_POSTGRES_URL` (an admin connection, such as
+/// `postgres://postgres@127.0.0.1:5432/postgres`). Without that variable, [`PostgresDb::create`]
+/// prints why the test is skipped and returns `None`, so `cargo test` passes on a fresh
+/// machine; with it (CI sets it), an unreachable server fails the test instead of skipping.
+#[derive(Debug)]
+pub struct PostgresDb {
+    admin_url: String,
+    name: String,
+    /// Connection URL of the new database (same server, same credentials and options).
+    pub url: String,
+}
+
+/// The environment variable naming the test PostgreSQL server.
+pub const POSTGRES_ENV: &str = "MICROSHOP_TEST_POSTGRES_URL";
+
+/// The environment variable naming the test Redis server.
+pub const REDIS_ENV: &str = "MICROSHOP_TEST_REDIS_URL";
+
+/// The test Redis URL, or `None` (with the reason printed) when `MICROSHOP_TEST_REDIS_URL` is
+/// not set.
+pub fn redis_url(test: &str) -> Option<String> {
+    match std::env::var(REDIS_ENV) {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            eprintln!("skipped {test}: set {REDIS_ENV} (e.g. redis://127.0.0.1:6379) to run it");
+            None
+        }
+    }
+}
+
+impl PostgresDb {
+    /// Creates a fresh database, or `None` when no server is configured (see the type docs).
+    pub async fn create(test: &str) -> Option<Self> {
+        let admin_url = match std::env::var(POSTGRES_ENV) {
+            Ok(url) if !url.is_empty() => url,
+            _ => {
+                eprintln!(
+                    "skipped {test}: set {POSTGRES_ENV} (e.g. postgres://postgres@127.0.0.1:5432/postgres) to run it"
+                );
+                return None;
+            }
+        };
+        sqlx::any::install_default_drivers();
+        let name = format!("microshop_test_{}", Uuid::now_v7().simple());
+        let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+            .await
+            .unwrap_or_else(|error| panic!("{POSTGRES_ENV} is set but unreachable: {error}"));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .expect("the test role may create databases");
+        let url = with_database(&admin_url, &name);
+        Some(Self {
+            admin_url,
+            name,
+            url,
+        })
+    }
+
+    /// The database URL with extra query options, such as `sslmode=require`.
+    pub fn url_with(&self, options: &str) -> String {
+        let separator = if self.url.contains('?') { '&' } else { '?' };
+        format!("{}{separator}{options}", self.url)
+    }
+}
+
+impl Drop for PostgresDb {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        // Drop runs outside any runtime guarantee: use a small one of its own.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(mut admin) =
+                    <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url).await
+                {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&mut admin)
+                    .await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// `postgres://user@host:port/db?opts` with `db` replaced by `name`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_end = base
+        .find("://")
+        .map(|scheme| scheme + 3)
+        .and_then(|start| base[start..].find('/').map(|slash| start + slash))
+        .unwrap_or(base.len());
+    let mut out = format!("{}/{name}", &base[..authority_end]);
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
+    out
+}

@@ -119,7 +119,7 @@ impl Registrations {
         username: &Username,
         details: &ProfileDetails,
     ) -> sqlx::Result<bool> {
-        let mut tx = self.storage.pool().begin().await?;
+        let mut tx = platform::db::begin_write(self.storage.pool()).await?;
         if !consumer::mark_processed(&mut tx, GROUP, &event.id).await? {
             tx.rollback().await?;
             return Ok(false);

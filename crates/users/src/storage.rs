@@ -192,7 +192,7 @@ impl Storage {
         .bind(text(details.address.as_ref()))
         .bind(text(details.phone.as_ref()))
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *platform::db::acquire_write(&self.pool).await?)
         .await?;
         match row {
             Some(row) => Ok(profile_from_row(&row)?),
@@ -218,7 +218,7 @@ impl Storage {
         .bind(id.to_string())
         .bind(username.as_str())
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *platform::db::acquire_write(&self.pool).await?)
         .await?;
         if inserted.rows_affected() == 1 {
             tracing::info!(user_id = %id, "created a profile from an access token");
@@ -258,7 +258,10 @@ impl Storage {
         let query = change(query, changes.last_name.new_value());
         let query = change(query, changes.address.new_value());
         let query = change(query, changes.phone.new_value());
-        let row = query.bind(now_millis()).fetch_optional(&self.pool).await?;
+        let row = query
+            .bind(now_millis())
+            .fetch_optional(&mut *platform::db::acquire_write(&self.pool).await?)
+            .await?;
         match row {
             Some(row) => Ok(lookup_from_row(&row)?),
             None => self.find(id).await,
@@ -289,7 +292,7 @@ impl Storage {
         let result = sqlx::query(sql)
             .bind(id.to_string())
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *platform::db::acquire_write(&self.pool).await?)
             .await?;
         Ok(result.rows_affected() > 0)
     }

@@ -1,9 +1,14 @@
-//! `GET /health`: the gateway's own state and the readiness of every instance behind it.
+//! `GET /health`: the gateway's own state and, for every instance behind it, its readiness and
+//! its circuit breaker's state.
 //!
 //! This is what an operator (or the web UI's status line) looks at to see the whole platform at
-//! once. It is deliberately separate from the gateway's `/health/ready`, which says only whether
-//! the gateway itself can serve: an orchestrator must not pull the gateway out of rotation
-//! because one service behind it is down.
+//! once. An instance serves when it is ready *and* its breaker is not open (an open breaker means
+//! the gateway is sending it nothing, whatever its readiness probe says); a service is `up` when
+//! all its instances serve, `degraded` when some do, `down` when none does.
+//!
+//! It is deliberately separate from the gateway's `/health/ready`, which says only whether the
+//! gateway itself can serve: an orchestrator must not pull the gateway out of rotation because
+//! one service behind it is down.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,11 +19,12 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use http::{StatusCode, Uri};
 use http_body_util::{BodyExt, Limited};
+use platform::resilience::BreakerState;
 use serde_json::{Value, json};
 
 use crate::limit::CappedBody;
 use crate::proxy::HttpClient;
-use crate::upstreams::Instance;
+use crate::upstreams::{Balancer, Instance};
 
 /// How long one instance's readiness probe may take; the probes run concurrently, so this
 /// bounds the whole answer too.
@@ -30,38 +36,45 @@ const PROBE_BODY_LIMIT: usize = 64 * 1024;
 #[derive(Debug)]
 pub(crate) struct HealthState {
     pub(crate) client: HttpClient,
-    pub(crate) services: Vec<(&'static str, Vec<Instance>)>,
+    pub(crate) services: Vec<(&'static str, Arc<Balancer>)>,
     pub(crate) started: Instant,
 }
 
 pub(crate) async fn aggregate(State(state): State<Arc<HealthState>>) -> impl IntoResponse {
-    let probes = state.services.iter().flat_map(|(service, instances)| {
+    let probes = state.services.iter().flat_map(|(service, balancer)| {
         let client = &state.client;
-        instances
-            .iter()
-            .map(move |instance| async move { (*service, instance, probe(client, instance).await) })
+        balancer.members().iter().map(move |member| async move {
+            (*service, member, probe(client, &member.instance).await)
+        })
     });
     let outcomes = futures::future::join_all(probes).await;
 
     let mut all_up = true;
     let mut upstreams = serde_json::Map::new();
-    for (service, instances) in &state.services {
-        let mut up = 0;
-        let mut reports = Vec::with_capacity(instances.len());
-        for (_, instance, outcome) in outcomes.iter().filter(|(name, _, _)| name == service) {
+    for (service, balancer) in &state.services {
+        let mut serving = 0;
+        let mut reports = Vec::with_capacity(balancer.len());
+        for (_, member, outcome) in outcomes.iter().filter(|(name, _, _)| name == service) {
+            let breaker = member.breaker.state();
+            let url = member.instance.url();
+            if outcome.is_ok() && breaker != BreakerState::Open {
+                serving += 1;
+            }
             reports.push(match outcome {
-                Ok(()) => {
-                    up += 1;
-                    json!({"url": instance.url(), "status": "up"})
-                }
-                Err(reason) => json!({"url": instance.url(), "status": "down", "reason": reason}),
+                Ok(()) => json!({"url": url, "status": "up", "breaker": breaker.as_str()}),
+                Err(reason) => json!({
+                    "url": url,
+                    "status": "down",
+                    "reason": reason,
+                    "breaker": breaker.as_str(),
+                }),
             });
         }
-        let status = if up == instances.len() {
+        let status = if serving == balancer.len() {
             "up"
         } else {
             all_up = false;
-            if up == 0 { "down" } else { "degraded" }
+            if serving == 0 { "down" } else { "degraded" }
         };
         upstreams.insert(
             (*service).to_owned(),

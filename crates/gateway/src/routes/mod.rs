@@ -8,7 +8,7 @@
 mod health;
 mod home;
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -16,8 +16,8 @@ use axum::Router;
 use axum::extract::Request;
 use axum::routing::{MethodRouter, any, get};
 use http::Method;
+use platform::resilience::BreakerConfig;
 
-use crate::metrics::RouteMetrics;
 use crate::proxy::{Forwarder, HttpClient, Proxy, Target};
 use crate::upstreams::{Balancer, Upstreams};
 
@@ -78,13 +78,26 @@ const ALIASES: &[(Method, &str, &str)] = &[
     (Method::GET, "/me", "/auth/me"),
 ];
 
+/// Every configured service's instances with their breakers, in service-name order. Built once
+/// and shared by the proxy routes and `/health`, so `/health` shows the breakers traffic sees.
+pub(crate) type Balancers = BTreeMap<&'static str, Arc<Balancer>>;
+
+pub(crate) fn balancers(upstreams: &Upstreams, breaker: &BreakerConfig) -> Balancers {
+    upstreams
+        .iter()
+        .filter_map(|(service, instances)| {
+            Balancer::new(service, instances, breaker).map(|balancer| (service, Arc::new(balancer)))
+        })
+        .collect()
+}
+
 /// The gateway's own routes (`/`, `/health`), to be wrapped in the common service layers.
-pub(crate) fn own_routes(upstreams: &Upstreams, health_client: HttpClient) -> Router {
+pub(crate) fn own_routes(balancers: &Balancers, health_client: HttpClient) -> Router {
     let health = Arc::new(health::HealthState {
         client: health_client,
-        services: upstreams
+        services: balancers
             .iter()
-            .map(|(service, instances)| (service, instances.to_vec()))
+            .map(|(service, balancer)| (*service, balancer.clone()))
             .collect(),
         started: Instant::now(),
     });
@@ -96,13 +109,7 @@ pub(crate) fn own_routes(upstreams: &Upstreams, health_client: HttpClient) -> Ro
 /// One proxy route set per prefix, plus the JWKS and the seed aliases. These do their own
 /// request id, metrics and panic handling (see [`crate::proxy`]), so they are merged in after
 /// the common layers are applied.
-pub(crate) fn proxy_routes(proxy: Arc<Proxy>, upstreams: &Upstreams) -> Router {
-    let balancers: HashMap<&'static str, Arc<Balancer>> = upstreams
-        .iter()
-        .filter_map(|(service, instances)| {
-            Balancer::new(instances).map(|balancer| (service, Arc::new(balancer)))
-        })
-        .collect();
+pub(crate) fn proxy_routes(proxy: Arc<Proxy>, balancers: &Balancers) -> Router {
     // `label` is the metrics' `route`: the prefix, never the raw path.
     let target =
         |label: &'static str, service: &'static str, rewrite: Option<(Method, &'static str)>| {
@@ -113,7 +120,7 @@ pub(crate) fn proxy_routes(proxy: Arc<Proxy>, upstreams: &Upstreams) -> Router {
                     balancer: balancers.get(service).cloned(),
                     rewrite,
                 },
-                metrics: RouteMetrics::new(label),
+                route: label,
             })
         };
 

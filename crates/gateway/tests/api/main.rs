@@ -1,6 +1,7 @@
 //! The gateway's integration tests: one binary (link time), one module per concern.
 
 mod balancing;
+mod breakers;
 mod failures;
 mod health;
 mod limits;

@@ -111,8 +111,12 @@ impl KeySource for StaticKeys {
 ///
 /// By the last path segment: `big` streams 5 MiB, `slow` waits 3 s, `gated` sends one chunk and
 /// waits for [`FakeUpstream::open_gate`], `upload-gated` reports its first request chunk then
-/// reads the rest, `hop` answers with hop-by-hop headers; anything else echoes the request as
-/// JSON. `/health/ready` answers as [`FakeUpstream::set_ready`] says and is not counted.
+/// reads the rest, `hop` answers with hop-by-hop headers, `unavailable` answers 503 the way orders
+/// does when payments is down; anything else echoes the request as JSON. `/health/ready` answers
+/// as [`FakeUpstream::set_ready`] says and is not counted.
+///
+/// A broken instance ([`FakeUpstream::set_broken`]) accepts connections and closes them at once,
+/// without reading or answering: the transport failure a crashed or wedged process shows.
 pub struct FakeUpstream {
     pub addr: SocketAddr,
     state: Arc<FakeState>,
@@ -122,16 +126,60 @@ struct FakeState {
     name: String,
     requests: AtomicUsize,
     ready: AtomicBool,
+    broken: AtomicBool,
+    dropped_connections: AtomicUsize,
     gate: Notify,
     first_chunk_seen: Notify,
 }
 
+/// The fake's listener: hands connections to the server, or drops them while broken.
+struct FlakyListener {
+    inner: tokio::net::TcpListener,
+    state: Arc<FakeState>,
+}
+
+impl axum::serve::Listener for FlakyListener {
+    type Io = tokio::net::TcpStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            let Ok((stream, addr)) = self.inner.accept().await else {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+                continue;
+            };
+            if !self.state.broken.load(Ordering::SeqCst) {
+                return (stream, addr);
+            }
+            self.state
+                .dropped_connections
+                .fetch_add(1, Ordering::SeqCst);
+            drop(stream);
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
 impl FakeUpstream {
     pub async fn start(name: &str) -> Self {
+        Self::start_with(name, false).await
+    }
+
+    /// An instance that starts broken (see [`FakeUpstream::set_broken`]).
+    pub async fn start_broken(name: &str) -> Self {
+        Self::start_with(name, true).await
+    }
+
+    async fn start_with(name: &str, broken: bool) -> Self {
         let state = Arc::new(FakeState {
             name: name.to_owned(),
             requests: AtomicUsize::new(0),
             ready: AtomicBool::new(true),
+            broken: AtomicBool::new(broken),
+            dropped_connections: AtomicUsize::new(0),
             gate: Notify::new(),
             first_chunk_seen: Notify::new(),
         });
@@ -139,12 +187,26 @@ impl FakeUpstream {
             .route("/health/ready", axum::routing::get(fake_ready))
             .fallback(fake_handler)
             .with_state(state.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+        let inner = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = inner.local_addr().unwrap();
+        let listener = FlakyListener {
+            inner,
+            state: state.clone(),
+        };
         tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
         Self { addr, state }
+    }
+
+    /// While broken, every new connection is closed as soon as it is accepted.
+    pub fn set_broken(&self, broken: bool) {
+        self.state.broken.store(broken, Ordering::SeqCst);
+    }
+
+    /// Connections closed unanswered while broken: the attempts the gateway made.
+    pub fn dropped_connections(&self) -> usize {
+        self.state.dropped_connections.load(Ordering::SeqCst)
     }
 
     pub fn url(&self) -> String {
@@ -225,6 +287,21 @@ async fn fake_handler(State(state): State<Arc<FakeState>>, request: Request) -> 
             }
             axum::Json(json!({"received": total})).into_response()
         }
+        "unavailable" => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [
+                ("content-type", "application/problem+json"),
+                ("retry-after", "5"),
+            ],
+            json!({
+                "type": "about:blank",
+                "title": "Service unavailable",
+                "status": 503,
+                "code": "payment_unavailable",
+            })
+            .to_string(),
+        )
+            .into_response(),
         "hop" => (
             [
                 ("connection", "x-upstream-private"),
@@ -349,12 +426,17 @@ impl GatewaySetup {
         self
     }
 
+    /// Each instance's breaker opens after `failures` failures in a row and stays open for
+    /// `open_secs`.
+    pub fn breaker(mut self, failures: u32, open_secs: u64) -> Self {
+        self.config.breaker_failures = failures;
+        self.config.breaker_open_secs = open_secs;
+        self
+    }
+
     pub async fn start(self) -> TestGateway {
         let keys = TestKeys::generate("test-key");
-        let verifier = Arc::new(Verifier::new(
-            self.config.issuer.clone(),
-            StaticKeys(keys.jwks()),
-        ));
+        let verifier = Arc::new(Verifier::new(DEFAULT_ISSUER, StaticKeys(keys.jwks())));
         let app = gateway::app(&self.config, self.upstreams, verifier).unwrap();
         let listener = platform::server::bind("127.0.0.1", 0).await.unwrap();
         let shutdown = CancellationToken::new();
@@ -391,6 +473,28 @@ impl TestGateway {
         self.client
             .request(method, self.url(path))
             .bearer_auth(self.keys.access_token())
+    }
+
+    /// `GET /health`'s body.
+    pub async fn health(&self) -> Value {
+        self.get("/health")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// `GET /metrics`' text.
+    pub async fn metrics(&self) -> String {
+        self.get("/metrics")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     /// Sends and parses the upstream's echo, asserting the exchange succeeded.

@@ -5,4 +5,5 @@
 
 mod binary;
 mod shop;
+mod side;
 mod stack;

@@ -1,11 +1,14 @@
-//! The notifier's input types, parsed once at the edge (an event payload, a page request) so
-//! the rest of the code never handles an unchecked value. Nothing here knows HTTP or SQL.
+//! The notifier's input types, parsed once at the edge (an order or agenda event payload, a page
+//! request) so the rest of the code never handles an unchecked value. Nothing here knows HTTP
+//! or SQL.
 
+mod agenda_event;
 mod money;
 mod notification;
 mod order_event;
 mod page;
 
+pub use agenda_event::{AgendaEvent, AgendaEventKind, AgendaPayloadError};
 pub use money::Cents;
 pub use notification::Notification;
 pub use order_event::{OrderEvent, OrderEventKind, PayloadError};

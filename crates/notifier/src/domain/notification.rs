@@ -1,10 +1,11 @@
-//! A notification: one order event, for the order's owner, in words.
+//! A notification: one order event for the order's owner, or one agenda event for its
+//! organizer, in words.
 
 use serde::Serialize;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::OrderEvent;
+use super::{AgendaEvent, OrderEvent};
 
 /// One entry of a user's inbox, as the API and the stream show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -14,11 +15,16 @@ pub struct Notification {
     pub id: Uuid,
     /// Whose inbox it is in.
     pub user_id: Uuid,
-    /// The event type it came from, such as `order.created`.
+    /// The event type it came from, such as `order.created` or `event.cancelled`.
     pub kind: String,
     /// The human line, as printed on the console.
     pub message: String,
-    pub order_id: Uuid,
+    /// The order an `order.*` event was about (absent for an agenda notification).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<Uuid>,
+    /// The agenda event an `event.*` was about (absent for an order notification).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agenda_event_id: Option<Uuid>,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     pub read: bool,
@@ -33,7 +39,23 @@ impl Notification {
             user_id: event.user_id,
             kind: event.kind.as_str().to_owned(),
             message: event.describe(),
-            order_id: event.order_id,
+            order_id: Some(event.order_id),
+            agenda_event_id: None,
+            created_at: created_at_of(id),
+            read: false,
+        }
+    }
+
+    /// A new, unread notification of an agenda change for the event's organizer, created now.
+    pub fn for_agenda_event(event: &AgendaEvent) -> Self {
+        let id = Uuid::now_v7();
+        Self {
+            id,
+            user_id: event.organizer_id,
+            kind: event.kind.as_str().to_owned(),
+            message: event.describe(),
+            order_id: None,
+            agenda_event_id: Some(event.event_id),
             created_at: created_at_of(id),
             read: false,
         }
@@ -73,10 +95,31 @@ mod tests {
         let event = event();
         let notification = Notification::for_event(&event);
         assert_eq!(notification.user_id, event.user_id);
-        assert_eq!(notification.order_id, event.order_id);
+        assert_eq!(notification.order_id, Some(event.order_id));
+        assert_eq!(notification.agenda_event_id, None);
         assert_eq!(notification.kind, "order.paid");
         assert_eq!(notification.message, event.describe());
         assert!(!notification.read);
+    }
+
+    #[test]
+    fn an_agenda_notification_is_for_the_organizer_and_names_the_agenda_event() {
+        let data = serde_json::json!({
+            "id": Uuid::now_v7(),
+            "title": "Rust meetup",
+            "starts_at": "2026-12-03T18:00:00Z",
+            "organizer_id": Uuid::now_v7(),
+            "organizer_username": "alice",
+        });
+        let event = AgendaEvent::parse("event.cancelled", &data).unwrap();
+        let notification = Notification::for_agenda_event(&event);
+        assert_eq!(notification.user_id, event.organizer_id);
+        assert_eq!(notification.agenda_event_id, Some(event.event_id));
+        assert_eq!(notification.order_id, None);
+        assert_eq!(notification.kind, "event.cancelled");
+        assert_eq!(notification.message, event.describe());
+        let shown = serde_json::to_value(&notification).unwrap();
+        assert!(shown.get("order_id").is_none(), "{shown}");
     }
 
     #[test]

@@ -197,7 +197,7 @@ fn human_reason(code: &str) -> String {
 
 /// Text made safe for a one-line console message: control characters (newlines included)
 /// become spaces, runs of spaces collapse, and the length is bounded.
-fn one_line(text: &str) -> String {
+pub(super) fn one_line(text: &str) -> String {
     let cleaned: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })

@@ -12,8 +12,9 @@
 
 use std::time::Duration;
 
+use platform::db;
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::{AnyConnection, Row};
 use uuid::Uuid;
 
 use super::{Storage, millis, now_millis, parse_uuid};
@@ -108,7 +109,7 @@ fn command_from_row(row: &AnyRow) -> anyhow::Result<Command> {
 }
 
 pub(super) async fn insert_in(
-    tx: &mut Transaction<'_, Any>,
+    conn: &mut AnyConnection,
     command: &Command,
 ) -> Result<(), sqlx::Error> {
     let now = now_millis();
@@ -123,34 +124,31 @@ pub(super) async fn insert_in(
     .bind(command.attempts)
     .bind(now.saturating_add(millis(command.delay)))
     .bind(now)
-    .execute(&mut **tx)
+    .execute(&mut *conn)
     .await?;
     Ok(())
 }
 
-pub(super) async fn delete_in(tx: &mut Transaction<'_, Any>, id: Uuid) -> Result<(), sqlx::Error> {
+pub(super) async fn delete_in(conn: &mut AnyConnection, id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM saga_commands WHERE id = $1")
         .bind(id.to_string())
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
     Ok(())
 }
 
 impl Storage {
-    /// Stores a command on its own (outside a status change).
+    /// Stores a command on its own (outside a status change): one statement, atomic alone.
     pub async fn insert_command(&self, command: &Command) -> Result<(), OrdersError> {
-        let mut tx = self.pool.begin().await?;
-        insert_in(&mut tx, command).await?;
-        tx.commit().await?;
+        let mut conn = db::acquire_write(&self.pool).await?;
+        insert_in(&mut conn, command).await?;
         Ok(())
     }
 
     /// The command was performed: forget it.
     pub async fn command_done(&self, id: Uuid) -> Result<(), OrdersError> {
-        sqlx::query("DELETE FROM saga_commands WHERE id = $1")
-            .bind(id.to_string())
-            .execute(&self.pool)
-            .await?;
+        let mut conn = db::acquire_write(&self.pool).await?;
+        delete_in(&mut conn, id).await?;
         Ok(())
     }
 
@@ -159,21 +157,23 @@ impl Storage {
         let attempts = command.attempts.saturating_add(1);
         let exponent = u32::try_from((attempts - 1).clamp(0, 6)).unwrap_or(6);
         let backoff = Duration::from_secs(1u64 << exponent).min(MAX_BACKOFF);
+        let mut conn = db::acquire_write(&self.pool).await?;
         sqlx::query("UPDATE saga_commands SET attempts = $1, next_attempt_at = $2 WHERE id = $3")
             .bind(attempts)
             .bind(now_millis().saturating_add(millis(backoff)))
             .bind(command.id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await?;
         Ok(())
     }
 
     /// Makes a command due now (its caller could not perform it and wants the sweep to).
     pub async fn command_due_now(&self, id: Uuid) -> Result<(), OrdersError> {
+        let mut conn = db::acquire_write(&self.pool).await?;
         sqlx::query("UPDATE saga_commands SET next_attempt_at = $1 WHERE id = $2")
             .bind(now_millis())
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await?;
         Ok(())
     }

@@ -6,6 +6,7 @@
 //! is known. A request that stored no order (refused input, no stock, products down) releases
 //! its key instead: nothing was created, so a retry with the same key may try again.
 
+use platform::db;
 use serde::{Deserialize, Serialize};
 use sqlx::Row;
 use uuid::Uuid;
@@ -58,7 +59,7 @@ impl Storage {
         .bind(key)
         .bind(request)
         .bind(now_millis())
-        .execute(&self.pool)
+        .execute(&mut *db::acquire_write(&self.pool).await?)
         .await?
         .rows_affected();
         if inserted == 1 {
@@ -107,7 +108,7 @@ impl Storage {
         .bind(text)
         .bind(user_id.to_string())
         .bind(key)
-        .execute(&self.pool)
+        .execute(&mut *db::acquire_write(&self.pool).await?)
         .await?
         .rows_affected()
             == 1;
@@ -134,7 +135,10 @@ impl Storage {
                 .bind(at),
             None => sqlx::query(base).bind(user_id.to_string()).bind(key),
         };
-        let deleted = query.execute(&self.pool).await?.rows_affected();
+        let deleted = query
+            .execute(&mut *db::acquire_write(&self.pool).await?)
+            .await?
+            .rows_affected();
         Ok(deleted > 0)
     }
 
@@ -143,7 +147,7 @@ impl Storage {
         Ok(
             sqlx::query("DELETE FROM idempotency_keys WHERE created_at < $1")
                 .bind(before)
-                .execute(&self.pool)
+                .execute(&mut *db::acquire_write(&self.pool).await?)
                 .await?
                 .rows_affected(),
         )

@@ -8,8 +8,10 @@
 //! database: every status change is a single conditional `UPDATE … WHERE status = <expected>`
 //! whose row count says whether this caller won; the event announcing it ([`platform::events::outbox`])
 //! and the follow-up calls it owes other services ([`commands`]) are written in the same
-//! transaction, so a crash can lose neither. Transactions start with their write, keeping
-//! SQLite's single writer lock short.
+//! transaction, so a crash can lose neither. Every write goes through
+//! [`platform::db::begin_write`] or [`platform::db::acquire_write`]: on SQLite the process's
+//! writers take turns on the file's writer connection instead of napping on its lock, so keep
+//! them short and never wait for another write while holding one.
 
 pub mod commands;
 pub mod idempotency;

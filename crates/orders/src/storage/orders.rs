@@ -1,5 +1,6 @@
 //! Orders and their lines, and the one way their status changes.
 
+use platform::db;
 use platform::events::{Event, ORDER_EVENTS, outbox};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -84,7 +85,7 @@ impl Storage {
         key: Option<(Uuid, &str)>,
         event: &Event,
     ) -> Result<(), OrdersError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = db::begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO orders \
              (id, user_id, username, status, total_cents, shipping_address, payment_id, created_at, updated_at) \
@@ -141,7 +142,7 @@ impl Storage {
         change: Transition<'_>,
     ) -> Result<Option<OffsetDateTime>, OrdersError> {
         let now = now_millis();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = db::begin_write(&self.pool).await?;
         let applied = sqlx::query(
             "UPDATE orders SET status = $1, updated_at = $2, payment_id = COALESCE($3, payment_id) \
              WHERE id = $4 AND status = $5",

@@ -83,7 +83,7 @@ CREATE INDEX IF NOT EXISTS processed_events_processed_at ON processed_events (pr
 ///
 /// ```no_run
 /// # async fn f(pool: sqlx::AnyPool, event: platform::events::Event) -> sqlx::Result<()> {
-/// let mut tx = pool.begin().await?;
+/// let mut tx = platform::db::begin_write(&pool).await?;
 /// if platform::events::consumer::mark_processed(&mut tx, "notifier", &event.id).await? {
 ///     // ... the effect, on `&mut *tx` ...
 /// }
@@ -122,7 +122,7 @@ pub async fn process_once<F>(
 where
     F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, sqlx::Result<()>>,
 {
-    let mut tx = pool.begin().await?;
+    let mut tx = crate::db::begin_write(pool).await?;
     if !mark_processed(&mut tx, consumer, &event.id).await? {
         tx.rollback().await?;
         return Ok(false);
@@ -140,7 +140,7 @@ pub async fn forget_older_than(pool: &AnyPool, age: Duration) -> sqlx::Result<u6
     let cutoff = super::outbox::now_ms().saturating_sub(age_ms);
     let deleted = sqlx::query("DELETE FROM processed_events WHERE processed_at < $1")
         .bind(cutoff)
-        .execute(pool)
+        .execute(&mut *crate::db::acquire_write(pool).await?)
         .await?;
     Ok(deleted.rows_affected())
 }

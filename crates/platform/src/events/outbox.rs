@@ -25,7 +25,7 @@
 //! #            shutdown: tokio_util::sync::CancellationToken) -> sqlx::Result<()> {
 //! let relay = outbox::spawn_relay("orders", pool.clone(), bus, shutdown);
 //! // In a request:
-//! let mut tx = pool.begin().await?;
+//! let mut tx = platform::db::begin_write(&pool).await?;
 //! // ... the change, on `&mut *tx` ...
 //! let event = Event::new("/orders", "order.created", "0193…", serde_json::json!({}));
 //! outbox::enqueue(&mut tx, ORDER_EVENTS, &event).await?;
@@ -104,12 +104,13 @@ fn millis(duration: Duration) -> i64 {
 
 /// Writes `event` as a pending row of `topic`, keyed by `event.subject`, on the caller's
 /// connection — normally the transaction that stores the change the event describes, so both
-/// commit or neither does. Pass `&mut tx` for a `sqlx::Transaction<'_, Any>` (it dereferences
-/// to the connection; `&mut *tx` is the same), or `&mut conn` for a pooled connection:
+/// commit or neither does. Pass `&mut tx` for a [`crate::db::WriteTransaction`] or a
+/// `sqlx::Transaction<'_, Any>` (both dereference to the connection; `&mut *tx` is the same),
+/// or `&mut conn` for a pooled connection:
 ///
 /// ```no_run
 /// # async fn f(pool: sqlx::AnyPool, event: platform::events::Event) -> sqlx::Result<()> {
-/// let mut tx = pool.begin().await?;
+/// let mut tx = platform::db::begin_write(&pool).await?;
 /// platform::events::outbox::enqueue(&mut tx, platform::events::ORDER_EVENTS, &event).await?;
 /// tx.commit().await?;
 /// # Ok(()) }
@@ -281,6 +282,30 @@ struct Pending {
     next_attempt_at: i64,
 }
 
+/// The rows a pass read.
+struct Batch {
+    rows: Vec<Pending>,
+    /// As many rows as a batch holds: there may be more.
+    full: bool,
+}
+
+/// What publishing a batch did.
+#[derive(Default)]
+struct Published<'b> {
+    sent: Vec<&'b str>,
+    undecodable: Vec<(&'b str, String)>,
+    failure: Option<(&'b Pending, String)>,
+    /// The head row is not due before this unix-millisecond instant.
+    blocked: Option<i64>,
+}
+
+impl Published<'_> {
+    /// Nothing to record: no row went out, failed or was dropped.
+    fn writes_nothing(&self) -> bool {
+        self.sent.is_empty() && self.undecodable.is_empty() && self.failure.is_none()
+    }
+}
+
 struct Worker {
     service: &'static str,
     pool: AnyPool,
@@ -354,8 +379,17 @@ impl Worker {
         let mut conn = self.pool.acquire().await?;
         if !self.is_postgres(&conn) {
             // SQLite has one writer per file, so one relay per file: no lock needed, and no
-            // transaction held across the publishes (it would fail to upgrade to a write).
-            return self.publish_batch(&mut conn).await;
+            // transaction held across the publishes (it would fail to upgrade to a write). The
+            // read's connection goes back before the publishes, and the outcome is written
+            // in this process's write turn (see `crate::db`), taken only if there is one.
+            let pending = self.read_pending(&mut conn).await?;
+            drop(conn);
+            let outcome = self.publish(&pending).await;
+            if outcome.writes_nothing() {
+                return self.conclude(None, &pending, outcome).await;
+            }
+            let mut conn = crate::db::acquire_write(&self.pool).await?;
+            return self.conclude(Some(&mut *conn), &pending, outcome).await;
         }
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1)")
@@ -367,13 +401,15 @@ impl Worker {
             tx.rollback().await?;
             return Ok(Pass::Idle);
         }
-        let pass = self.publish_batch(&mut tx).await?;
+        let pending = self.read_pending(&mut tx).await?;
+        let outcome = self.publish(&pending).await;
+        let pass = self.conclude(Some(&mut *tx), &pending, outcome).await?;
         tx.commit().await?;
         Ok(pass)
     }
 
-    /// Publishes the oldest pending rows in order, up to the first that is not due or fails.
-    async fn publish_batch(&self, conn: &mut AnyConnection) -> sqlx::Result<Pass> {
+    /// The oldest pending rows, at most a batch.
+    async fn read_pending(&self, conn: &mut AnyConnection) -> sqlx::Result<Batch> {
         let batch_size = self.options.batch_size.max(1);
         let rows = sqlx::query(
             "SELECT id, topic, key, payload, created_at, attempts, next_attempt_at FROM outbox \
@@ -395,15 +431,19 @@ impl Worker {
                 next_attempt_at: row.try_get("next_attempt_at")?,
             });
         }
+        Ok(Batch {
+            rows: pending,
+            full,
+        })
+    }
 
+    /// Publishes the rows in order, up to the first that is not due or fails.
+    async fn publish<'b>(&self, pending: &'b Batch) -> Published<'b> {
         let now = now_ms();
-        let mut sent: Vec<&str> = Vec::new();
-        let mut undecodable: Vec<(&str, String)> = Vec::new();
-        let mut blocked = None;
-        let mut failure = None;
-        for row in &pending {
+        let mut outcome = Published::default();
+        for row in &pending.rows {
             if row.next_attempt_at > now {
-                blocked = Some(row.next_attempt_at);
+                outcome.blocked = Some(row.next_attempt_at);
                 break;
             }
             let event: Event = match serde_json::from_str(&row.payload) {
@@ -412,7 +452,9 @@ impl Worker {
                     // Only a hand-written row can be malformed; it could never go out, and must
                     // not block the line forever. It is kept (marked sent) with the reason.
                     tracing::error!(service = self.service, id = %row.id, %error, "outbox row is not an event; dropped");
-                    undecodable.push((&row.id, format!("undecodable payload: {error}")));
+                    outcome
+                        .undecodable
+                        .push((&row.id, format!("undecodable payload: {error}")));
                     continue;
                 }
             };
@@ -422,27 +464,45 @@ impl Worker {
             )
             .await;
             match published {
-                Ok(Ok(())) => sent.push(&row.id),
+                Ok(Ok(())) => outcome.sent.push(&row.id),
                 Ok(Err(error)) => {
-                    failure = Some((row, error.to_string()));
+                    outcome.failure = Some((row, error.to_string()));
                     break;
                 }
                 Err(_) => {
-                    failure = Some((row, "publishing timed out".to_owned()));
+                    outcome.failure = Some((row, "publishing timed out".to_owned()));
                     break;
                 }
             }
         }
+        outcome
+    }
 
-        let sent_at = now_ms();
-        mark_sent(conn, &sent, sent_at).await?;
-        for (id, error) in &undecodable {
-            sqlx::query("UPDATE outbox SET sent_at = $1, last_error = $2 WHERE id = $3")
-                .bind(sent_at)
-                .bind(error.as_str())
-                .bind(*id)
-                .execute(&mut *conn)
-                .await?;
+    /// Records what [`Self::publish`] did (on `conn`, which is `None` only when there is
+    /// nothing to write) and sets the gauges.
+    async fn conclude(
+        &self,
+        mut conn: Option<&mut AnyConnection>,
+        pending: &Batch,
+        outcome: Published<'_>,
+    ) -> sqlx::Result<Pass> {
+        let Published {
+            sent,
+            undecodable,
+            failure,
+            mut blocked,
+        } = outcome;
+        if let Some(conn) = conn.as_deref_mut() {
+            let sent_at = now_ms();
+            mark_sent(conn, &sent, sent_at).await?;
+            for (id, error) in &undecodable {
+                sqlx::query("UPDATE outbox SET sent_at = $1, last_error = $2 WHERE id = $3")
+                    .bind(sent_at)
+                    .bind(error.as_str())
+                    .bind(*id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
         }
         if !sent.is_empty() {
             metrics::counter!("outbox_published_total", "service" => self.service)
@@ -459,30 +519,34 @@ impl Worker {
             tracing::warn!(service = self.service, id = %row.id, topic = %row.topic, attempts, ?delay, %error, "publishing an outbox row failed; it will be retried");
             metrics::counter!("outbox_publish_failures_total", "service" => self.service)
                 .increment(1);
-            sqlx::query(
-                "UPDATE outbox SET attempts = $1, next_attempt_at = $2, last_error = $3 \
-                 WHERE id = $4",
-            )
-            .bind(attempts)
-            .bind(next_attempt_at)
-            .bind(error)
-            .bind(row.id.as_str())
-            .execute(&mut *conn)
-            .await?;
+            if let Some(conn) = conn.as_deref_mut() {
+                sqlx::query(
+                    "UPDATE outbox SET attempts = $1, next_attempt_at = $2, last_error = $3 \
+                     WHERE id = $4",
+                )
+                .bind(attempts)
+                .bind(next_attempt_at)
+                .bind(error)
+                .bind(row.id.as_str())
+                .execute(&mut *conn)
+                .await?;
+            }
             blocked = Some(next_attempt_at);
         }
 
         // The gauges: exact from the batch when it held every pending row, else counted.
         let handled = sent.len() + undecodable.len();
-        let (count, oldest) = if full && blocked.is_none() {
-            backlog_on(conn).await?
-        } else {
-            // Rows go out in order, so the handled ones are a prefix of the batch.
-            let left = &pending[handled..];
-            (
-                i64::try_from(left.len()).unwrap_or(i64::MAX),
-                left.first().map(|row| age_of(row.created_at)),
-            )
+        let full = pending.full;
+        let (count, oldest) = match conn {
+            Some(conn) if full && blocked.is_none() => backlog_on(conn).await?,
+            _ => {
+                // Rows go out in order, so the handled ones are a prefix of the batch.
+                let left = &pending.rows[handled..];
+                (
+                    i64::try_from(left.len()).unwrap_or(i64::MAX),
+                    left.first().map(|row| age_of(row.created_at)),
+                )
+            }
         };
         metrics::gauge!("outbox_pending", "service" => self.service).set(count as f64);
         metrics::gauge!("outbox_oldest_pending_seconds", "service" => self.service)
@@ -514,7 +578,7 @@ impl Worker {
         )
         .bind(cutoff)
         .bind(DELETES_PER_STATEMENT)
-        .execute(&self.pool)
+        .execute(&mut *crate::db::acquire_write(&self.pool).await?)
         .await?;
         Ok(deleted.rows_affected())
     }

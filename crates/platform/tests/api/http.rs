@@ -114,6 +114,17 @@ async fn json_bodies_are_checked_with_problem_answers() {
     assert_eq!(status, 422);
     assert_eq!(body["errors"][0]["field"], "quantity");
 
+    let array = service
+        .client
+        .post(service.at("/echo"))
+        .json(&json!(["a", 2]))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = problem(array).await;
+    assert_eq!(status, 422);
+    assert_eq!(body["errors"][0]["field"], "body");
+
     let big = format!(
         "{{\"name\": \"{}\", \"quantity\": 1}}",
         "x".repeat(1024 * 1024 + 1)

@@ -63,7 +63,7 @@ impl Storage {
     /// Returns how many products were added.
     pub async fn seed_catalogue(&self) -> anyhow::Result<usize> {
         let now = now_millis();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = platform::db::begin_write(&self.pool).await?;
         let first = sqlx::query(
             "INSERT INTO service_markers (name, set_at) VALUES ($1, $2) \
              ON CONFLICT (name) DO NOTHING",

@@ -1,5 +1,6 @@
 //! The catalogue: listing, search, and the admin's create, update and delete.
 
+use platform::db;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use time::OffsetDateTime;
@@ -107,7 +108,7 @@ impl Storage {
         .bind(product.price.cents())
         .bind(product.stock.get())
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *db::acquire_write(&self.pool).await?)
         .await?;
         product_from_row(&row)
     }
@@ -147,7 +148,7 @@ impl Storage {
         .bind(changes.stock.map(|stock| stock.get()))
         .bind(now_millis())
         .bind(id.get())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *db::acquire_write(&self.pool).await?)
         .await?;
         row.as_ref().map(product_from_row).transpose()
     }
@@ -157,7 +158,7 @@ impl Storage {
     pub async fn delete_product(&self, id: ProductId) -> Result<bool, ProductsError> {
         let result = sqlx::query("DELETE FROM products WHERE id = $1")
             .bind(id.get())
-            .execute(&self.pool)
+            .execute(&mut *db::acquire_write(&self.pool).await?)
             .await?;
         Ok(result.rows_affected() > 0)
     }

@@ -1,9 +1,11 @@
 //! Stock reservations: reserve all lines of an order or none, confirm, release exactly once.
 //!
-//! Each operation is one short transaction. Reserving starts by inserting the reservation row,
-//! a write, so on SQLite the transaction holds the write lock from its first statement and can
-//! never fail to upgrade a read snapshot; on PostgreSQL the row's primary key serialises two
-//! reserves of the same order. Every line is then a conditional decrement
+//! Each operation is one short transaction, taken with [`platform::db::begin_write`] (on SQLite
+//! the process's writers queue instead of napping on the file lock, and the transaction holds
+//! the write lock from its start, so it can never fail to upgrade a read snapshot). Reserving
+//! starts by inserting the reservation row: a repeat for the same order (a retried call) finds
+//! the row there and answers the stored reservation, and on PostgreSQL the row's primary key
+//! serialises two reserves of the same order. Every line is then a conditional decrement
 //! (`… SET stock = stock - q WHERE id = p AND stock >= q`), taken in product-id order so two
 //! orders never lock rows in opposite orders; if one line cannot be served the whole
 //! transaction rolls back, so nothing is ever half reserved and stock never goes below zero.
@@ -11,6 +13,7 @@
 //! Releasing flips the status with a conditional `UPDATE` and gives the stock back only if that
 //! flip happened, so a release repeated, retried or raced restores stock exactly once.
 
+use platform::db;
 use sqlx::Row;
 
 use super::{Storage, now_millis};
@@ -49,13 +52,8 @@ impl Storage {
     /// stored reservation untouched.
     pub async fn reserve(&self, request: &ReservationRequest) -> Result<Reserved, ProductsError> {
         let order_id = request.order_id;
-        // The common repeat (a retried call) answers without taking the write lock.
-        if let Some(existing) = self.find_reservation(order_id).await? {
-            return Ok(Reserved::Existing(existing));
-        }
-
         let now = now_millis();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = db::begin_write(&self.pool).await?;
         let inserted = sqlx::query(
             "INSERT INTO reservations (order_id, status, created_at, updated_at) \
              VALUES ($1, 'reserved', $2, $2) ON CONFLICT (order_id) DO NOTHING",
@@ -65,7 +63,7 @@ impl Storage {
         .execute(&mut *tx)
         .await?;
         if inserted.rows_affected() == 0 {
-            // A concurrent call for the same order got there first.
+            // A repeat (or a concurrent call) for the same order: answer what is stored.
             tx.rollback().await?;
             let existing = self
                 .find_reservation(order_id)
@@ -188,7 +186,7 @@ impl Storage {
         )
         .bind(order_id.key())
         .bind(now_millis())
-        .execute(&self.pool)
+        .execute(&mut *db::acquire_write(&self.pool).await?)
         .await?;
         if updated.rows_affected() == 1 {
             return Ok(());
@@ -218,7 +216,7 @@ impl Storage {
     /// released and reserves nothing, instead of holding stock for an order that is gone.
     pub async fn release(&self, order_id: OrderId) -> Result<bool, ProductsError> {
         let now = now_millis();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = db::begin_write(&self.pool).await?;
         let updated = sqlx::query(
             "UPDATE reservations SET status = 'released', updated_at = $2 \
              WHERE order_id = $1 AND status IN ('reserved', 'confirmed')",

@@ -2,54 +2,22 @@
 //! written once for both engines, and this checks the PostgreSQL half end to end.
 //!
 //! Needs a server: set `MICROSHOP_TEST_POSTGRES_URL` (an admin connection such as
-//! `postgres://postgres@127.0.0.1:5432/postgres`) and run with `--ignored`. Each test creates
-//! its own database and drops it afterwards.
+//! `postgres://postgres@127.0.0.1:5432/postgres`; CI does); skipped with a note otherwise. Each
+//! test creates its own database and drops it afterwards.
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sqlx::Connection;
 
 use crate::helpers::{alice_details, assert_problem, spawn_app_on};
 
-/// A scratch database, dropped when the test ends.
-struct Scratch {
-    admin_url: String,
-    name: String,
-}
-
-impl Scratch {
-    async fn create() -> (Self, String) {
-        let admin_url = std::env::var("MICROSHOP_TEST_POSTGRES_URL")
-            .expect("MICROSHOP_TEST_POSTGRES_URL names a PostgreSQL server");
-        let name = format!("users_test_{}", uuid::Uuid::now_v7().simple());
-        let mut admin = sqlx::PgConnection::connect(&admin_url).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let (base, _) = admin_url.rsplit_once('/').unwrap();
-        let url = format!("{base}/{name}");
-        (Self { admin_url, name }, url)
-    }
-
-    async fn drop_database(self) {
-        let mut admin = sqlx::PgConnection::connect(&self.admin_url).await.unwrap();
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            self.name
-        )))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    }
-}
-
 #[tokio::test]
-#[ignore = "needs PostgreSQL: set MICROSHOP_TEST_POSTGRES_URL and run with --ignored"]
 async fn every_storage_path_works_on_postgres() {
-    let (scratch, url) = Scratch::create().await;
-    let app = spawn_app_on(Some(url)).await;
+    let Some(database) =
+        test_support::PostgresDb::create("every_storage_path_works_on_postgres").await
+    else {
+        return;
+    };
+    let app = spawn_app_on(Some(database.url.clone())).await;
     let alice = app.customer("alice");
     let bob = app.customer("bobby");
 
@@ -134,5 +102,5 @@ async fn every_storage_path_works_on_postgres() {
     assert_eq!(app.get_internal(bob.id).await.status(), StatusCode::OK);
 
     drop(app);
-    scratch.drop_database().await;
+    drop(database);
 }

@@ -1,0 +1,87 @@
+//! The agenda service: the seed's "Service Events", events (happenings) people organize.
+//!
+//! Anyone may browse public events, soonest first, without a token; a signed-in user also sees
+//! their own private events, and an admin sees everything. Any signed-in user may organize an
+//! event; only its organizer or an admin may change or cancel it. Every change is announced on
+//! `agenda-events` (`event.created`, `event.updated`, `event.cancelled`) through the
+//! transactional outbox, and the notifier turns those into lines and notifications.
+//!
+//! The crate is named `agenda` so that "events" stays free for the bus's messages; its routes
+//! keep the seed's `/events`. The HTTP surface is in [`routes`], the input types and access
+//! rules in [`domain`], the database in [`storage`], what it publishes in [`announcements`].
+
+pub mod announcements;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod state;
+pub mod storage;
+pub mod views;
+
+use anyhow::Context;
+use axum::Router;
+use platform::events::outbox;
+use platform::http::{Readiness, service_app};
+use platform::{ServiceEnv, Wiring};
+
+pub use config::Config;
+pub use error::AgendaError;
+pub use state::AppState;
+
+use storage::Storage;
+
+/// The service's name, in logs, metrics, health answers and its database file.
+pub const SERVICE: &str = "agenda";
+
+/// The service's routes over `state`, without the common layers.
+pub fn router(state: AppState) -> Router {
+    routes::router().with_state(state)
+}
+
+/// Opens the database (running migrations), starts the outbox relay that publishes the
+/// agenda's announcements on `wiring.bus` until `wiring.shutdown` fires, and returns the
+/// complete service, ready to serve.
+pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::Result<Router> {
+    let storage = open_storage(config, env).await?;
+    let relay = outbox::spawn_relay(
+        SERVICE,
+        storage.pool().clone(),
+        wiring.bus.clone(),
+        wiring.shutdown.clone(),
+    );
+    let state = AppState {
+        storage: storage.clone(),
+        verifier: wiring.verifier.clone(),
+        relay,
+    };
+    let bus = wiring.bus.clone();
+    let readiness = Readiness::new()
+        .database(storage.pool().clone())
+        .check("bus", move || {
+            let bus = bus.clone();
+            async move { bus.check().await }
+        });
+    Ok(service_app(SERVICE, router(state), readiness))
+}
+
+async fn open_storage(config: &Config, env: &ServiceEnv) -> anyhow::Result<Storage> {
+    let url = match &config.database_url {
+        Some(url) => url.clone(),
+        None => {
+            std::fs::create_dir_all(&env.data_dir).with_context(|| {
+                format!(
+                    "cannot create the data directory {}",
+                    env.data_dir.display()
+                )
+            })?;
+            platform::db::sqlite_url(&env.data_dir, SERVICE)
+        }
+    };
+    let storage = Storage::connect(&url, config.db_pool_size)
+        .await
+        .context("cannot open the agenda database")?;
+    // The URL may carry a password: name the engine only.
+    tracing::debug!(engine = ?platform::db::Engine::of(&url)?, "opened the agenda database");
+    Ok(storage)
+}

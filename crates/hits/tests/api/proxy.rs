@@ -1,0 +1,142 @@
+//! A TCP proxy in front of the test Redis that a test can take down and bring back, so "Redis
+//! goes away and returns" needs no control over the real server.
+//!
+//! Up, it forwards every connection to Redis. [`RedisProxy::go_down`] closes its port (new
+//! connections are refused) and cuts the open ones, as a stopped Redis would;
+//! [`RedisProxy::come_back`] listens on the same port again. [`RedisProxy::cut_connections`]
+//! only cuts the open connections, as a restarted Redis or an idle-connection reaper would.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+pub struct RedisProxy {
+    /// The proxy's address (the port stays the same across restarts).
+    addr: SocketAddr,
+    /// Where Redis really is (`host:port`).
+    target: String,
+    /// `redis://…` of the test Redis with its host and port replaced by the proxy's.
+    url: String,
+    /// Cuts the connections open now; replaced by a fresh token after each cut.
+    connections: Arc<Mutex<CancellationToken>>,
+    /// While up: what stops the accept loop, and every task of the proxy.
+    up: Mutex<Option<(CancellationToken, TaskTracker)>>,
+}
+
+impl RedisProxy {
+    /// A proxy to the Redis of `redis_url`, up.
+    pub async fn start(redis_url: &str) -> Self {
+        let (scheme, rest) = redis_url.split_once("://").expect("a redis:// URL");
+        let (credentials, rest) = match rest.rsplit_once('@') {
+            Some((credentials, rest)) => (format!("{credentials}@"), rest),
+            None => (String::new(), rest),
+        };
+        let (authority, path) = match rest.split_once('/') {
+            Some((authority, path)) => (authority, format!("/{path}")),
+            None => (rest, String::new()),
+        };
+        let target = if authority.contains(':') {
+            authority.to_owned()
+        } else {
+            format!("{authority}:6379")
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let proxy = Self {
+            addr,
+            url: format!("{scheme}://{credentials}{addr}{path}"),
+            target,
+            connections: Arc::new(Mutex::new(CancellationToken::new())),
+            up: Mutex::new(None),
+        };
+        proxy.serve(listener);
+        proxy
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// Refuses new connections and cuts the open ones; returns once the port is closed.
+    pub async fn go_down(&self) {
+        let up = self.up.lock().unwrap().take();
+        if let Some((stop, tasks)) = up {
+            stop.cancel();
+            self.cut();
+            tasks.close();
+            tasks.wait().await;
+        }
+    }
+
+    /// Listens again on the same port.
+    pub async fn come_back(&self) {
+        for _ in 0..50 {
+            if let Ok(listener) = TcpListener::bind(self.addr).await {
+                self.serve(listener);
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("the proxy could not listen on {} again", self.addr);
+    }
+
+    /// Cuts the open connections but keeps accepting new ones.
+    pub async fn cut_connections(&self) {
+        self.cut();
+        // Let the cut reach both ends before the test goes on.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    fn cut(&self) {
+        let mut connections = self.connections.lock().unwrap();
+        connections.cancel();
+        *connections = CancellationToken::new();
+    }
+
+    fn serve(&self, listener: TcpListener) {
+        let stop = CancellationToken::new();
+        let tasks = TaskTracker::new();
+        tasks.spawn(accept(
+            listener,
+            stop.clone(),
+            tasks.clone(),
+            self.target.clone(),
+            self.connections.clone(),
+        ));
+        *self.up.lock().unwrap() = Some((stop, tasks));
+    }
+}
+
+async fn accept(
+    listener: TcpListener,
+    stop: CancellationToken,
+    tasks: TaskTracker,
+    target: String,
+    connections: Arc<Mutex<CancellationToken>>,
+) {
+    loop {
+        let client = tokio::select! {
+            () = stop.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok((client, _)) => client,
+                Err(_) => continue,
+            },
+        };
+        let cut = connections.lock().unwrap().clone();
+        tasks.spawn(forward(client, target.clone(), cut));
+    }
+}
+
+async fn forward(mut client: TcpStream, target: String, cut: CancellationToken) {
+    let Ok(mut server) = TcpStream::connect(&target).await else {
+        return;
+    };
+    tokio::select! {
+        () = cut.cancelled() => {}
+        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+    }
+}
