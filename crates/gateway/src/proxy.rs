@@ -234,6 +234,7 @@ impl Forwarder {
                 balancer.skipped();
                 continue;
             };
+            let permit = ClientCancellable(Some(permit));
             let instance = &member.instance;
             let last = offset == last_offset || !bodyless;
             let request_headers = if last {
@@ -559,6 +560,34 @@ fn ip_header_value(ip: IpAddr) -> Option<HeaderValue> {
             HeaderValue::from_bytes(&buffer[..length]).ok()
         }
         IpAddr::V6(_) => HeaderValue::from_maybe_shared(Bytes::from(ip.to_string())).ok(),
+    }
+}
+
+/// A breaker permit held while the client waits. If the client goes away first, the handler's
+/// future is dropped with the permit: that says nothing about the instance, so the permit is
+/// abandoned rather than counted as a failure (platform's default for a dropped permit), or a
+/// load generator stopping mid-flight, or browsers navigating away, would open breakers.
+struct ClientCancellable<'a>(Option<platform::resilience::Permit<'a>>);
+
+impl ClientCancellable<'_> {
+    fn success(mut self) {
+        if let Some(permit) = self.0.take() {
+            permit.success();
+        }
+    }
+
+    fn failure(mut self) {
+        if let Some(permit) = self.0.take() {
+            permit.failure();
+        }
+    }
+}
+
+impl Drop for ClientCancellable<'_> {
+    fn drop(&mut self) {
+        if let Some(permit) = self.0.take() {
+            permit.abandon();
+        }
     }
 }
 

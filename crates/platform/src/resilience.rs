@@ -257,6 +257,14 @@ impl CircuitBreaker {
         }
     }
 
+    /// Frees the half-open probe slot without an outcome.
+    fn release_probe(&self, generation: u64) {
+        let mut inner = self.lock();
+        if inner.generation == generation && matches!(inner.phase, Phase::HalfOpen { .. }) {
+            inner.phase = Phase::HalfOpen { probing: false };
+        }
+    }
+
     fn should_trip(&self, inner: &Inner, now: Instant) -> bool {
         let config = &self.config;
         if config.consecutive_failures > 0
@@ -331,6 +339,14 @@ impl Permit<'_> {
     /// The call failed: no answer, a timeout, or a 5xx.
     pub fn failure(mut self) {
         self.settle(false);
+    }
+
+    /// The caller gave up before the upstream could answer (a client that disconnected): the
+    /// call says nothing about the upstream's health, so nothing is recorded; a half-open
+    /// breaker gets its probe slot back.
+    pub fn abandon(mut self) {
+        self.settled = true;
+        self.breaker.release_probe(self.generation);
     }
 
     fn settle(&mut self, success: bool) {

@@ -339,3 +339,33 @@ async fn a_timeout_while_the_client_is_still_uploading_does_not_count_against_th
         "open"
     );
 }
+
+#[tokio::test]
+async fn clients_that_give_up_before_the_answer_do_not_open_the_breaker() {
+    let upstream = FakeUpstream::start("products").await;
+    let app = GatewaySetup::new()
+        .service("products", &[upstream.url()])
+        .breaker(3, 30)
+        .start()
+        .await;
+    // Ten clients give up on a slow answer (as a load generator stopping, or a browser
+    // navigating away, does); the instance did nothing wrong.
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    for _ in 0..10 {
+        let outcome = impatient.get(app.url("/products/slow")).send().await;
+        assert!(outcome.is_err(), "the client gave up");
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..5 {
+        let response = app.get("/products/fast").send().await.unwrap();
+        assert_eq!(response.status(), 200, "the breaker stayed closed");
+    }
+    let health = app.health().await;
+    assert_eq!(
+        instance_health(&health, "products", &upstream.url())["breaker"],
+        "closed"
+    );
+}
