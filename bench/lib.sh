@@ -27,12 +27,16 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# start_stack: runs `microshop up` on fixed free ports; sets GATEWAY_PORT, AUTH_PORT, ADMIN_PASSWORD.
+SERVICES="gateway auth users orders products payments notifier cars agenda hits"
+
+# start_stack: runs `microshop up` with every service on a free port; sets GATEWAY_PORT,
+# AUTH_PORT, ADMIN_PASSWORD.
 start_stack() {
-  GATEWAY_PORT=$(free_port); AUTH_PORT=$(free_port)
-  MICROSHOP_LOG=warn MICROSHOP_DATA_DIR="$WORK/data" \
-  MICROSHOP_GATEWAY_PORT=$GATEWAY_PORT MICROSHOP_AUTH_PORT=$AUTH_PORT \
-    "$BIN" up >"$WORK/stack.log" 2>&1 &
+  for service in $SERVICES; do
+    export "MICROSHOP_${service^^}_PORT=$(free_port)"
+  done
+  GATEWAY_PORT=$MICROSHOP_GATEWAY_PORT; AUTH_PORT=$MICROSHOP_AUTH_PORT
+  MICROSHOP_LOG=warn MICROSHOP_DATA_DIR="$WORK/data" "$BIN" up >"$WORK/stack.log" 2>&1 &
   PIDS+=($!)
   for _ in $(seq 1 200); do
     curl -sf "http://127.0.0.1:$GATEWAY_PORT/health" >/dev/null && break

@@ -7,21 +7,15 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 RUNS=${1:-10}
 build
-PORTS=$(python3 - <<'PY'
-import socket
-ports = []
-socks = []
-for _ in range(2):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); ports.append(s.getsockname()[1]); socks.append(s)
-print(" ".join(map(str, ports)))
-PY
-)
-read -r GW AU <<<"$PORTS"
+PORTS=""
+for service in $SERVICES; do
+  port=$(free_port); export "MICROSHOP_${service^^}_PORT=$port"; PORTS="$PORTS $port"
+done
 
-python3 - "$BIN" "$WORK" "$RUNS" "$GW" "$AU" >"$WORK/startup.tsv" <<'PY'
+python3 - "$BIN" "$WORK" "$RUNS" $PORTS >"$WORK/startup.tsv" <<'PY'
 import os, subprocess, sys, time, urllib.request, shutil, statistics
-bin_, work, runs, gw, au = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
-urls = [f"http://127.0.0.1:{p}/health/ready" for p in (gw, au)]
+bin_, work, runs, ports = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4:]
+urls = [f"http://127.0.0.1:{p}/health/ready" for p in ports]
 def ready(url):
     try:
         return urllib.request.urlopen(url, timeout=0.2).status == 200
@@ -31,7 +25,7 @@ def once(fresh):
     data = os.path.join(work, "data")
     if fresh and os.path.exists(data):
         shutil.rmtree(data)
-    env = dict(os.environ, MICROSHOP_DATA_DIR=data, MICROSHOP_GATEWAY_PORT=gw, MICROSHOP_AUTH_PORT=au, MICROSHOP_LOG="warn")
+    env = dict(os.environ, MICROSHOP_DATA_DIR=data, MICROSHOP_LOG="warn")
     start = time.perf_counter()
     p = subprocess.Popen([bin_, "up"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     pending = list(urls)

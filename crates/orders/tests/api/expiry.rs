@@ -34,7 +34,13 @@ async fn an_order_left_unpaid_past_the_payment_timeout_is_cancelled_and_its_stoc
     .await;
 
     assert!(expired.is_some(), "the order expired");
-    assert_eq!(stack.stock(tea).await, 10);
+    // The release is owed by the cancellation and sent right after its commit.
+    let restored = eventually(|| async { (stack.stock(tea).await == 10).then_some(()) }).await;
+    assert!(
+        restored.is_some(),
+        "stock released: {}",
+        stack.stock(tea).await
+    );
     let events = stack.wait_for_events(&id, 2).await;
     assert_eq!(events[1].kind, "order.cancelled");
     assert_eq!(events[1].data["reason"], "payment_timeout");
