@@ -15,7 +15,7 @@ use platform::events::{Event, Handled, Handler};
 
 use crate::domain::{AgendaEvent, Notification};
 use crate::hub::Hub;
-use crate::order_events::Console;
+use crate::order_events::{Console, count};
 use crate::storage::Storage;
 
 /// Turns agenda announcements into notifications for their organizers.
@@ -76,39 +76,15 @@ impl Handler for AgendaEventsHandler {
     }
 }
 
-/// The same counter as the order consumer's, by event type and outcome.
-fn count(kind: &str, outcome: &'static str) {
-    metrics::counter!(
-        "notifier_events_total",
-        "type" => kind.to_owned(),
-        "outcome" => outcome
-    )
-    .increment(1);
-}
-
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
 
     use serde_json::json;
     use uuid::Uuid;
 
     use super::*;
 
-    #[derive(Default)]
-    struct Captured(Mutex<Vec<String>>);
-
-    impl Console for Captured {
-        fn print(&self, line: &str) {
-            self.0.lock().unwrap().push(line.to_owned());
-        }
-    }
-
-    impl Captured {
-        fn lines(&self) -> Vec<String> {
-            self.0.lock().unwrap().clone()
-        }
-    }
+    use crate::order_events::tests::Captured;
 
     struct Fixture {
         _dir: tempfile::TempDir,

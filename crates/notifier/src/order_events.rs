@@ -118,7 +118,8 @@ pub fn spawn_pruning(storage: Storage, shutdown: CancellationToken) -> tokio::ta
     })
 }
 
-fn count(kind: &str, outcome: &'static str) {
+/// Counts consumed events by type and outcome (both consumers share it).
+pub(crate) fn count(kind: &str, outcome: &'static str) {
     metrics::counter!(
         "notifier_events_total",
         "type" => kind.to_owned(),
@@ -128,7 +129,7 @@ fn count(kind: &str, outcome: &'static str) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Mutex;
 
     use serde_json::json;
@@ -136,8 +137,9 @@ mod tests {
 
     use super::*;
 
+    /// A console that keeps the lines, for the consumers' tests.
     #[derive(Default)]
-    struct Captured(Mutex<Vec<String>>);
+    pub(crate) struct Captured(Mutex<Vec<String>>);
 
     impl Console for Captured {
         fn print(&self, line: &str) {
@@ -146,7 +148,7 @@ mod tests {
     }
 
     impl Captured {
-        fn lines(&self) -> Vec<String> {
+        pub(crate) fn lines(&self) -> Vec<String> {
             self.0.lock().unwrap().clone()
         }
     }
