@@ -15,7 +15,7 @@ use platform::events::{Event, Handled, Handler};
 
 use crate::domain::{AgendaEvent, Notification};
 use crate::hub::Hub;
-use crate::order_events::{Console, count};
+use crate::order_events::{Console, count, deliver};
 use crate::storage::Storage;
 
 /// Turns agenda announcements into notifications for their organizers.
@@ -50,23 +50,14 @@ impl AgendaEventsHandler {
             }
         };
         let notification = Notification::for_agenda_event(&agenda_event);
-        match self.storage.record(&event.id, &notification).await {
-            Ok(true) => {
-                count(&event.kind, "notified");
-                self.console.print(&notification.message);
-                self.hub.publish(notification);
-                Handled::Done
-            }
-            Ok(false) => {
-                count(&event.kind, "duplicate");
-                tracing::debug!(event_id = %event.id, "agenda event already processed");
-                Handled::Done
-            }
-            Err(error) => {
-                count(&event.kind, "retried");
-                Handled::Retry(format!("storing the notification failed: {error}"))
-            }
-        }
+        deliver(
+            &self.storage,
+            &self.hub,
+            self.console.as_ref(),
+            event,
+            notification,
+        )
+        .await
     }
 }
 

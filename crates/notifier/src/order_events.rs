@@ -66,23 +66,14 @@ impl OrderEventsHandler {
             }
         };
         let notification = Notification::for_event(&order);
-        match self.storage.record(&event.id, &notification).await {
-            Ok(true) => {
-                count(&event.kind, "notified");
-                self.console.print(&notification.message);
-                self.hub.publish(notification);
-                Handled::Done
-            }
-            Ok(false) => {
-                count(&event.kind, "duplicate");
-                tracing::debug!(event_id = %event.id, "order event already processed");
-                Handled::Done
-            }
-            Err(error) => {
-                count(&event.kind, "retried");
-                Handled::Retry(format!("storing the notification failed: {error}"))
-            }
-        }
+        deliver(
+            &self.storage,
+            &self.hub,
+            self.console.as_ref(),
+            event,
+            notification,
+        )
+        .await
     }
 }
 
@@ -116,6 +107,35 @@ pub fn spawn_pruning(storage: Storage, shutdown: CancellationToken) -> tokio::ta
             }
         }
     })
+}
+
+/// Stores `notification` once per event (the processed id and the notification in one
+/// transaction), then prints its line and pushes it to open streams — only on first delivery,
+/// so a redelivered event has no second effect. Shared by both consumers.
+pub(crate) async fn deliver(
+    storage: &Storage,
+    hub: &Hub,
+    console: &dyn Console,
+    event: &Event,
+    notification: Notification,
+) -> Handled {
+    match storage.record(&event.id, &notification).await {
+        Ok(true) => {
+            count(&event.kind, "notified");
+            console.print(&notification.message);
+            hub.publish(notification);
+            Handled::Done
+        }
+        Ok(false) => {
+            count(&event.kind, "duplicate");
+            tracing::debug!(event_id = %event.id, kind = %event.kind, "event already processed");
+            Handled::Done
+        }
+        Err(error) => {
+            count(&event.kind, "retried");
+            Handled::Retry(format!("storing the notification failed: {error}"))
+        }
+    }
 }
 
 /// Counts consumed events by type and outcome (both consumers share it).
