@@ -14,28 +14,9 @@ start_stack
 PID=${PIDS[-1]}
 rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$PID/status"; }
 RSS_START=$(rss)
-G="http://127.0.0.1:$GATEWAY_PORT"
-ADMIN=$(curl -s -X POST "$G/auth/login" -H 'content-type: application/json' \
-  -d "{\"username\":\"admin\",\"password\":\"$ADMIN_PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-PRODUCT=$(curl -s -X POST "$G/products" -H "authorization: Bearer $ADMIN" -H 'content-type: application/json' \
-  -d '{"name":"Benchmark widget","description":"plenty of stock","price_cents":1250,"stock":1000000}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
-TOKEN=$(token benchbuyer "bench password 1")
-SSE_TOKEN=$(token ssewatcher "bench password 2")
-BODY="{\"items\":[{\"product_id\":$PRODUCT,\"quantity\":1}],\"shipping_address\":\"1 rue du Banc\"}"
-
-oha --no-tui --output-format json -z 5s -c 32 "$G/products" -H "authorization: Bearer $TOKEN" >"$WORK/reads.json"
-oha --no-tui -n 200 -c 8 -m POST -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' -d "$BODY" "$G/orders" >/dev/null # warm-up
-oha --no-tui --output-format json -z "${DURATION}s" -c 32 -m POST -H "authorization: Bearer $TOKEN" \
-  -H 'content-type: application/json' -d "$BODY" "$G/orders" >"$WORK/orders.json" &
-LOAD=$!
-sleep 3
-SSE=$(python3 "$BENCH_DIR/sse_latency.py" "$G" "$SSE_TOKEN" "$PRODUCT" 100)
-wait $LOAD
+order_load "$DURATION"
 sleep 1
 RSS_END=$(rss)
-read -r r50 r99 rrps rcodes < <(python3 "$BENCH_DIR/oha_summary.py" "$WORK/reads.json")
-read -r o50 o99 orps ocodes < <(python3 "$BENCH_DIR/oha_summary.py" "$WORK/orders.json")
-read -r s50 s99 smax scount smissing <<<"$SSE"
 cat >"$BENCH_DIR/results/orders.md" <<MD
 # Order benchmark (embedded mode)
 

@@ -14,6 +14,7 @@ pub mod announcements;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod openapi;
 pub mod routes;
 pub mod state;
 pub mod storage;
@@ -58,7 +59,7 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
     let bus = wiring.bus.clone();
     let readiness = Readiness::new()
         .database(storage.pool().clone())
-        .check("bus", move || {
+        .degradable("bus", move || {
             let bus = bus.clone();
             async move { bus.check().await }
         });

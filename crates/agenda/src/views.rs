@@ -7,7 +7,7 @@ use uuid::Uuid;
 use crate::storage::AgendaEvent;
 
 /// The event resource. Times are RFC 3339 in UTC.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct EventView {
     pub id: Uuid,
     pub title: String,
@@ -21,6 +21,7 @@ pub struct EventView {
     /// Empty when unknown.
     pub location: String,
     /// `public` (everyone sees it) or `private` (only its organizer and admins).
+    #[schema(value_type = String)]
     pub visibility: &'static str,
     pub organizer_id: Uuid,
     #[serde(with = "time::serde::rfc3339")]
@@ -47,7 +48,7 @@ impl From<&AgendaEvent> for EventView {
 }
 
 /// One page of a listing.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct EventList {
     pub items: Vec<EventView>,
     /// Events matching the query that the caller may see, over all pages.

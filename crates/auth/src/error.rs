@@ -3,6 +3,10 @@
 //! Handlers return `Result<_, AuthError>`; this is the one place that decides status codes and
 //! stable `code`s. Storage and unexpected errors become an opaque 500 and are logged here, once,
 //! with their cause chain; nothing internal reaches the client.
+//!
+//! A database that cannot be reached (connection refused or lost, pool timeout) is a state of
+//! the service, not a bug: it answers 503 `database_unavailable` with `Retry-After` (see
+//! `platform::db::is_unavailable`).
 
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
@@ -98,9 +102,19 @@ impl AuthError {
                 "The account this token was issued for no longer exists",
             ),
             AuthError::Problem(problem) => *problem,
+            // A database that cannot be reached is a state of the service, not a bug: 503
+            // with `Retry-After`, so clients and the gateway retry instead of giving up.
+            AuthError::Database(error) if platform::db::is_unavailable(&error) => {
+                tracing::warn!(error = %error, "the database is unavailable");
+                platform::db::unavailable_problem()
+            }
             AuthError::Database(error) => {
                 tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "database error");
                 Problem::internal()
+            }
+            AuthError::Internal(error) if platform::db::caused_by_unavailable(&error) => {
+                tracing::warn!(error = format!("{error:#}"), "the database is unavailable");
+                platform::db::unavailable_problem()
             }
             AuthError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "unexpected error");

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod events;
 pub mod keys;
+pub mod openapi;
 pub mod passwords;
 pub mod registration;
 pub mod routes;
@@ -44,30 +45,48 @@ pub fn router(state: AppState) -> Router {
 
 /// Opens the database (running migrations), starts the outbox relay that publishes auth's
 /// events on `wiring.bus`, makes sure a signing key and the `admin` account exist, and returns
-/// the complete service, ready to serve. Background work stops on `wiring.shutdown`.
+/// the complete service, ready to serve. Background work stops on `wiring.shutdown`. A
+/// PostgreSQL database that cannot be reached yet does not stop the start: the key and the
+/// account are made once it can be, and the service answers 503 until then (see
+/// [`platform::db::Database::start`]).
 ///
 /// Auth verifies access tokens against its own key store, not with `wiring.verifier` (which
 /// fetches auth's JWKS over HTTP).
 pub async fn app(config: &Config, env: &Env, wiring: &Wiring) -> anyhow::Result<Router> {
-    let storage = open_storage(config, env).await?;
+    let database = open_database(config, env)?;
+    let storage = Storage::new(database.pool().clone());
     let relay = outbox::spawn_relay(
         "auth",
         storage.pool().clone(),
         wiring.bus.clone(),
         wiring.shutdown.clone(),
     );
-    let state = AppState::new(config, storage.clone(), relay).await?;
-    state.keys.ensure_signing_key().await?;
-    bootstrap::ensure_admin(&state.storage, &state.passwords, config, env).await?;
-    state.relay.wake();
+    let state = AppState::new(config, storage, relay).await?;
+    let prepared = (state.clone(), config.clone(), env.clone());
+    database
+        .start(storage::MIGRATIONS, wiring.shutdown.clone(), move || {
+            let (state, config, env) = prepared.clone();
+            async move {
+                state.keys.ensure_signing_key().await?;
+                bootstrap::ensure_admin(&state.storage, &state.passwords, &config, &env).await?;
+                state.relay.wake();
+                Ok(())
+            }
+        })
+        .await
+        .context("cannot open the auth database")?;
     let bus = wiring.bus.clone();
     let readiness = Readiness::new()
-        .database(storage.pool().clone())
-        .check("bus", move || {
+        .opened_database(database.clone())
+        .degradable("bus", move || {
             let bus = bus.clone();
             async move { bus.check().await }
         });
-    Ok(service_app("auth", router(state), readiness))
+    Ok(service_app(
+        "auth",
+        database.guard(router(state)),
+        readiness,
+    ))
 }
 
 /// Adds a new signing key, used for new tokens by every auth process within its reload delay;
@@ -80,7 +99,27 @@ pub async fn rotate_key(config: &Config, env: &Env) -> anyhow::Result<String> {
     kid
 }
 
+/// The database as `rotate_key` needs it: opened and migrated now, or an error.
 async fn open_storage(config: &Config, env: &Env) -> anyhow::Result<Storage> {
+    let url = database_url(config, env)?;
+    let storage = Storage::connect(&url, config.db_pool_size)
+        .await
+        .context("cannot open the auth database")?;
+    // The URL may carry a password: name the engine only.
+    tracing::debug!(engine = ?platform::db::Engine::of(&url)?, "opened the auth database");
+    Ok(storage)
+}
+
+fn open_database(config: &Config, env: &Env) -> anyhow::Result<platform::db::Database> {
+    let database = platform::db::Database::open(&database_url(config, env)?, config.db_pool_size)
+        .context("cannot open the auth database")?;
+    // The URL may carry a password: name the engine only.
+    tracing::debug!(engine = ?database.engine(), "opened the auth database");
+    Ok(database)
+}
+
+/// The configured URL, or the SQLite file in the data directory (created if missing).
+fn database_url(config: &Config, env: &Env) -> anyhow::Result<String> {
     let url = match &config.database_url {
         Some(url) => url.clone(),
         None => {
@@ -93,10 +132,5 @@ async fn open_storage(config: &Config, env: &Env) -> anyhow::Result<Storage> {
             platform::db::sqlite_url(&env.data_dir, "auth")
         }
     };
-    let storage = Storage::connect(&url, config.db_pool_size)
-        .await
-        .context("cannot open the auth database")?;
-    // The URL may carry a password: name the engine only.
-    tracing::debug!(engine = ?platform::db::Engine::of(&url)?, "opened the auth database");
-    Ok(storage)
+    Ok(url)
 }

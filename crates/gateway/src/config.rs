@@ -2,9 +2,23 @@
 //!
 //! The binary flattens [`Config`] into its own command line, so every flag carries a
 //! `gateway-` prefix to stay unambiguous next to the other services' settings.
+//!
+//! Rate limits (see [`crate::ratelimit`] for how they are enforced):
+//!
+//! | flag | variable | default | meaning |
+//! |---|---|---|---|
+//! | `--gateway-rate-limit-per-ip` | `MICROSHOP_GATEWAY_RATE_LIMIT_PER_IP` | 100 | requests per second per client address (IPv6: per /64); 0 turns it off |
+//! | `--gateway-rate-limit-per-user` | `MICROSHOP_GATEWAY_RATE_LIMIT_PER_USER` | 50 | requests per second per signed-in user (the token's `sub`); 0 turns it off |
+//! | `--gateway-rate-limit-burst-secs` | `MICROSHOP_GATEWAY_RATE_LIMIT_BURST_SECS` | 2 | seconds' worth of requests a client that was idle may send at once (burst = rate × this) |
+//! | `--gateway-redis-url` | `MICROSHOP_REDIS_URL` | none | Redis shared by every gateway instance, so the limits hold for all of them together; without it each instance limits on its own |
+//! | `--gateway-redis-prefix` | `MICROSHOP_GATEWAY_REDIS_PREFIX` | `microshop:ratelimit` | prefix of the limiter's Redis keys, so several deployments can share one Redis |
+//! | `--gateway-redis-timeout-ms` | `MICROSHOP_GATEWAY_REDIS_TIMEOUT_MS` | 100 | how long one check may wait for Redis before the in-process limiter answers instead |
+//!
+//! `MICROSHOP_REDIS_URL` is the variable the hits service reads too: one Redis per deployment.
 
 use std::time::Duration;
 
+pub use platform::redis_url::RedisUrl;
 use platform::resilience::BreakerConfig;
 
 use crate::upstreams::UpstreamSpec;
@@ -106,6 +120,79 @@ pub struct Config {
         value_parser = clap::value_parser!(u64).range(1..=3600)
     )]
     pub breaker_open_secs: u64,
+
+    /// Requests per second one client address may send (IPv6 addresses count per /64, the
+    /// block one subscriber gets); 0 turns the limit off. Counts every route but the health
+    /// checks and `/metrics`.
+    #[arg(
+        long = "gateway-rate-limit-per-ip",
+        id = "gateway-rate-limit-per-ip",
+        env = "MICROSHOP_GATEWAY_RATE_LIMIT_PER_IP",
+        value_name = "PER_SEC",
+        default_value_t = DEFAULT_RATE_LIMIT_PER_IP,
+        value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_RATE_PER_SEC))
+    )]
+    pub rate_limit_per_ip: u32,
+
+    /// Requests per second one signed-in user (the access token's subject) may send, from
+    /// whatever addresses; 0 turns the limit off.
+    #[arg(
+        long = "gateway-rate-limit-per-user",
+        id = "gateway-rate-limit-per-user",
+        env = "MICROSHOP_GATEWAY_RATE_LIMIT_PER_USER",
+        value_name = "PER_SEC",
+        default_value_t = DEFAULT_RATE_LIMIT_PER_USER,
+        value_parser = clap::value_parser!(u32).range(0..=i64::from(MAX_RATE_PER_SEC))
+    )]
+    pub rate_limit_per_user: u32,
+
+    /// Seconds' worth of requests a client that was idle may send at once: the burst is the
+    /// rate times this (a page load fires a dozen requests together).
+    #[arg(
+        long = "gateway-rate-limit-burst-secs",
+        id = "gateway-rate-limit-burst-secs",
+        env = "MICROSHOP_GATEWAY_RATE_LIMIT_BURST_SECS",
+        value_name = "SECS",
+        default_value_t = DEFAULT_RATE_LIMIT_BURST_SECS,
+        value_parser = clap::value_parser!(u32).range(1..=3600)
+    )]
+    pub rate_limit_burst_secs: u32,
+
+    /// Redis URL (`redis://[:password@]host:port[/db]`) shared by every gateway instance, so the
+    /// rate limits hold for all of them together. Without it each instance limits on its own.
+    /// While Redis cannot be reached, each instance falls back to its own limits.
+    #[arg(
+        long = "gateway-redis-url",
+        id = "gateway-redis-url",
+        env = "MICROSHOP_REDIS_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub redis_url: Option<RedisUrl>,
+
+    /// Prefix of the rate limiter's Redis keys, so several deployments (or test runs) can share
+    /// one Redis without counting each other's clients.
+    #[arg(
+        long = "gateway-redis-prefix",
+        id = "gateway-redis-prefix",
+        env = "MICROSHOP_GATEWAY_REDIS_PREFIX",
+        value_name = "PREFIX",
+        default_value = DEFAULT_REDIS_PREFIX,
+        value_parser = clap::builder::NonEmptyStringValueParser::new()
+    )]
+    pub redis_prefix: String,
+
+    /// How long one rate-limit check may wait for Redis before the in-process limiter decides
+    /// instead (a check is one round trip, well under a millisecond on a healthy network).
+    #[arg(
+        long = "gateway-redis-timeout-ms",
+        id = "gateway-redis-timeout-ms",
+        env = "MICROSHOP_GATEWAY_REDIS_TIMEOUT_MS",
+        value_name = "MS",
+        default_value_t = DEFAULT_REDIS_TIMEOUT_MS,
+        value_parser = clap::value_parser!(u64).range(1..=10_000)
+    )]
+    pub redis_timeout_ms: u64,
 }
 
 const DEFAULT_BREAKER_FAILURES: u32 = 5;
@@ -113,6 +200,18 @@ const DEFAULT_BREAKER_RATIO: f64 = 0.5;
 const DEFAULT_BREAKER_MIN_CALLS: u32 = 20;
 const DEFAULT_BREAKER_WINDOW_SECS: u64 = 10;
 const DEFAULT_BREAKER_OPEN_SECS: u64 = 30;
+
+/// Generous for a person (a page load is about ten requests) and for an office behind one NAT
+/// address, tight enough to blunt a single machine scraping or hammering the shop.
+const DEFAULT_RATE_LIMIT_PER_IP: u32 = 100;
+/// Half the address limit: one account is one person or one script.
+const DEFAULT_RATE_LIMIT_PER_USER: u32 = 50;
+const DEFAULT_RATE_LIMIT_BURST_SECS: u32 = 2;
+/// The finest rate the Redis limiter can express: one request per microsecond.
+const MAX_RATE_PER_SEC: u32 = 1_000_000;
+/// The rate limiter's key prefix unless configured otherwise.
+pub const DEFAULT_REDIS_PREFIX: &str = "microshop:ratelimit";
+const DEFAULT_REDIS_TIMEOUT_MS: u64 = 100;
 
 fn parse_ratio(text: &str) -> Result<f64, String> {
     let ratio: f64 = text
@@ -136,6 +235,12 @@ impl Default for Config {
             breaker_min_calls: DEFAULT_BREAKER_MIN_CALLS,
             breaker_window_secs: DEFAULT_BREAKER_WINDOW_SECS,
             breaker_open_secs: DEFAULT_BREAKER_OPEN_SECS,
+            rate_limit_per_ip: DEFAULT_RATE_LIMIT_PER_IP,
+            rate_limit_per_user: DEFAULT_RATE_LIMIT_PER_USER,
+            rate_limit_burst_secs: DEFAULT_RATE_LIMIT_BURST_SECS,
+            redis_url: None,
+            redis_prefix: DEFAULT_REDIS_PREFIX.to_owned(),
+            redis_timeout_ms: DEFAULT_REDIS_TIMEOUT_MS,
         }
     }
 }
@@ -158,6 +263,11 @@ impl Config {
             window: Duration::from_secs(self.breaker_window_secs),
             open_for: Duration::from_secs(self.breaker_open_secs),
         }
+    }
+
+    /// How long one rate-limit check may wait for Redis.
+    pub fn redis_timeout(&self) -> Duration {
+        Duration::from_millis(self.redis_timeout_ms)
     }
 }
 
@@ -188,6 +298,76 @@ mod tests {
         let defaults = Config::default().breaker();
         assert_eq!(defaults.consecutive_failures, breaker.consecutive_failures);
         assert_eq!(defaults.open_for, breaker.open_for);
+    }
+
+    #[test]
+    fn rate_limit_defaults_match_the_default_impl() {
+        let parsed = Cli::try_parse_from(["test"]).unwrap().gateway;
+        let default = Config::default();
+        assert_eq!(parsed.rate_limit_per_ip, default.rate_limit_per_ip);
+        assert_eq!(parsed.rate_limit_per_user, default.rate_limit_per_user);
+        assert_eq!(parsed.rate_limit_burst_secs, default.rate_limit_burst_secs);
+        assert_eq!(parsed.redis_prefix, default.redis_prefix);
+        assert_eq!(parsed.redis_timeout(), default.redis_timeout());
+        assert_eq!(parsed.redis_url, None);
+        assert!(parsed.rate_limit_per_ip > 0 && parsed.rate_limit_per_user > 0);
+    }
+
+    #[test]
+    fn rate_limit_settings_are_flags_and_zero_turns_a_limit_off() {
+        let parsed = Cli::try_parse_from([
+            "test",
+            "--gateway-rate-limit-per-ip",
+            "0",
+            "--gateway-rate-limit-per-user",
+            "7",
+            "--gateway-rate-limit-burst-secs",
+            "3",
+            "--gateway-redis-url",
+            "redis://127.0.0.1:6380/2",
+            "--gateway-redis-prefix",
+            "shop:limits",
+            "--gateway-redis-timeout-ms",
+            "50",
+        ])
+        .unwrap()
+        .gateway;
+        assert_eq!(parsed.rate_limit_per_ip, 0);
+        assert_eq!(parsed.rate_limit_per_user, 7);
+        assert_eq!(parsed.rate_limit_burst_secs, 3);
+        assert_eq!(
+            parsed.redis_url.as_ref().map(RedisUrl::expose),
+            Some("redis://127.0.0.1:6380/2")
+        );
+        assert_eq!(parsed.redis_prefix, "shop:limits");
+        assert_eq!(parsed.redis_timeout(), Duration::from_millis(50));
+    }
+
+    #[test]
+    fn bad_rate_limit_settings_are_refused() {
+        for args in [
+            ["--gateway-redis-url", "http://example.com"],
+            ["--gateway-redis-prefix", ""],
+            ["--gateway-redis-timeout-ms", "0"],
+            ["--gateway-rate-limit-burst-secs", "0"],
+            ["--gateway-rate-limit-per-ip", "-1"],
+            ["--gateway-rate-limit-per-user", "1000001"],
+        ] {
+            let mut argv = vec!["test"];
+            argv.extend(args);
+            assert!(Cli::try_parse_from(&argv).is_err(), "{args:?}");
+        }
+    }
+
+    #[test]
+    fn the_redis_password_never_shows_in_debug_output() {
+        let config = Config {
+            redis_url: Some(RedisUrl::parse("redis://:hunter2@cache.internal:6379/0").unwrap()),
+            ..Config::default()
+        };
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert!(printed.contains("cache.internal:6379/0"), "{printed}");
     }
 
     #[test]

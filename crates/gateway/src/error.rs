@@ -46,6 +46,13 @@ pub enum GatewayError {
     /// being forwarded.
     #[error("the request body could not be read")]
     IncompleteBody,
+    /// The client (`scope` "ip") or the signed-in user (`scope` "user") is over its rate limit;
+    /// it may try again after `retry_after_secs`.
+    #[error("rate limited per {scope}")]
+    RateLimited {
+        scope: &'static str,
+        retry_after_secs: u64,
+    },
     /// A bug in the gateway; the cause is logged where it happens.
     #[error("internal error")]
     Internal,
@@ -97,6 +104,21 @@ impl From<GatewayError> for Problem {
                 "incomplete_body",
                 "The request body broke off before its end",
             ),
+            GatewayError::RateLimited {
+                scope,
+                retry_after_secs,
+            } => {
+                let whose = if scope == "user" {
+                    "for this account"
+                } else {
+                    "from this address"
+                };
+                Problem::too_many_requests(retry_after_secs)
+                    .detail(format!(
+                        "Too many requests {whose}; retry in {retry_after_secs} s"
+                    ))
+                    .with("scope", scope)
+            }
             GatewayError::Internal => Problem::internal(),
         }
     }
@@ -143,5 +165,18 @@ mod tests {
         }
         .into_response();
         assert_eq!(response.headers()[http::header::RETRY_AFTER], "7");
+    }
+
+    #[test]
+    fn a_rate_limited_request_is_a_429_saying_when_to_come_back() {
+        let problem = Problem::from(GatewayError::RateLimited {
+            scope: "user",
+            retry_after_secs: 3,
+        });
+        assert_eq!(problem.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(problem.code(), "rate_limited");
+        assert_eq!(problem.body()["scope"], "user");
+        let response = problem.into_response();
+        assert_eq!(response.headers()[http::header::RETRY_AFTER], "3");
     }
 }

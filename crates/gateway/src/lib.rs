@@ -12,13 +12,16 @@
 //! ever reaching them.
 
 pub mod config;
+pub mod docs;
 pub mod error;
+pub mod ratelimit;
 pub mod upstreams;
 
 mod access;
 mod limit;
 mod proxy;
 mod routes;
+mod web;
 
 use std::sync::Arc;
 
@@ -26,20 +29,33 @@ use platform::Verifier;
 use platform::http::{Readiness, service_app};
 
 pub use config::Config;
+pub use docs::ApiDocs;
 pub use error::GatewayError;
 pub use upstreams::{Instance, SERVICES, UpstreamError, UpstreamSpec, Upstreams};
 
-/// The gateway's whole HTTP surface: the proxy routes, `/` (the web UI's place), `/health`
-/// (every upstream's readiness) and the common `/health/live`, `/health/ready`, `/metrics`.
-///
-/// Serve it with connect info (`platform::server::spawn` does) so `X-Forwarded-For` names the
-/// client.
+/// [`app_with_docs`] with an empty API reference at `/docs`.
 pub fn app(
     config: &Config,
     upstreams: Upstreams,
     verifier: Arc<Verifier>,
 ) -> anyhow::Result<axum::Router> {
+    app_with_docs(config, upstreams, verifier, ApiDocs::default())
+}
+
+/// The gateway's whole HTTP surface: the proxy routes, `/` (the web UI's place), `/health`
+/// (every upstream's readiness), `/docs` (the services' merged API reference, see [`docs`]) and
+/// the common `/health/live`, `/health/ready`, `/metrics`.
+///
+/// Serve it with connect info (`platform::server::spawn` does) so `X-Forwarded-For` names the
+/// client.
+pub fn app_with_docs(
+    config: &Config,
+    upstreams: Upstreams,
+    verifier: Arc<Verifier>,
+    docs: ApiDocs,
+) -> anyhow::Result<axum::Router> {
     let client = proxy::client(config.connect_timeout());
+    let limits = ratelimit::RateLimits::new(config, verifier.clone())?;
     let proxy = Arc::new(proxy::Proxy {
         client: client.clone(),
         verifier,
@@ -52,9 +68,17 @@ pub fn app(
     // The gateway is ready as soon as it serves; its upstreams' state is `/health`'s business.
     let own = service_app(
         "gateway",
-        routes::own_routes(&balancers, client),
+        // `/health` reports the rate limiter's state too.
+        routes::own_routes(&balancers, client)
+            .layer(axum::Extension(limits.clone()))
+            .merge(docs::router(&docs)),
         Readiness::new(),
     );
     // Merged after the layers were applied, so the hot path carries only its own bookkeeping.
-    Ok(own.merge(routes::proxy_routes(proxy, &balancers)))
+    let router = own.merge(routes::proxy_routes(proxy, &balancers));
+    // Outermost, so a refused request costs nothing else (health checks and metrics pass).
+    Ok(match limits {
+        Some(limits) => router.layer(ratelimit::RateLimitLayer::new(limits)),
+        None => router,
+    })
 }

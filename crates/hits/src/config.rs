@@ -6,10 +6,7 @@
 //! count; otherwise the count lives in SQL, in `hits.db` under the data folder unless a database
 //! URL says where.
 
-use std::fmt;
-use std::str::FromStr;
-
-use redis::IntoConnectionInfo;
+pub use platform::redis_url::RedisUrl;
 
 /// Database connections per process (the SQL backend).
 pub const DEFAULT_DB_POOL_SIZE: u32 = 8;
@@ -69,44 +66,6 @@ impl Default for Config {
             db_pool_size: DEFAULT_DB_POOL_SIZE,
             redis_url: None,
             redis_key: DEFAULT_REDIS_KEY.to_owned(),
-        }
-    }
-}
-
-/// A Redis URL that parsed. It may carry a password, so `Debug` hides the credentials.
-#[derive(Clone, PartialEq, Eq)]
-pub struct RedisUrl(String);
-
-impl RedisUrl {
-    /// Parses `url` as the redis client would, so a bad URL stops the start, not the first visit.
-    pub fn parse(url: &str) -> Result<Self, String> {
-        url.into_connection_info()
-            .map_err(|error| format!("not a usable Redis URL: {error}"))?;
-        Ok(Self(url.to_owned()))
-    }
-
-    /// The URL itself, for the one place that connects.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl FromStr for RedisUrl {
-    type Err = String;
-
-    fn from_str(url: &str) -> Result<Self, Self::Err> {
-        Self::parse(url)
-    }
-}
-
-impl fmt::Debug for RedisUrl {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `scheme://user:password@host…`: keep the scheme and what follows the last `@`.
-        match (self.0.split_once("://"), self.0.rfind('@')) {
-            (Some((scheme, _)), Some(at)) => {
-                write!(f, "RedisUrl({scheme}://<redacted>@{})", &self.0[at + 1..])
-            }
-            _ => write!(f, "RedisUrl({})", self.0),
         }
     }
 }

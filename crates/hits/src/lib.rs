@@ -11,6 +11,7 @@
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod openapi;
 pub mod routes;
 pub mod state;
 pub mod storage;

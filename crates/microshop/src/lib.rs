@@ -14,6 +14,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use platform::auth::InternalToken;
+use platform::events::Bus;
+use platform::events::kafka::KafkaBus;
 use platform::events::memory::MemoryBus;
 use platform::server::{self, Running};
 use platform::{ServiceEnv, ServiceUrls, Verifier, Wiring};
@@ -41,8 +43,6 @@ pub const EMBEDDED_SERVICES: &[Service] = &[
 pub struct Stack {
     /// Where each service really listens.
     pub addrs: Vec<(Service, SocketAddr)>,
-    /// The in-process bus the services share.
-    pub bus: MemoryBus,
     shutdown: CancellationToken,
     servers: Vec<Running>,
 }
@@ -84,10 +84,10 @@ impl Stack {
             payments: url_of(Service::Payments),
             notifier: url_of(Service::Notifier),
         };
-        let bus = MemoryBus::new();
+        let bus = event_bus(settings, "microshop")?;
         let shutdown = CancellationToken::new();
         let wiring = Wiring {
-            bus: Arc::new(bus.clone()),
+            bus,
             verifier: Arc::new(Verifier::remote(settings.auth.issuer.clone(), &urls.auth)),
             urls,
             internal_token: InternalToken::random(),
@@ -102,7 +102,12 @@ impl Stack {
                         upstreams.insert_default(other.name(), &url_of(other))?;
                     }
                 }
-                gateway::app(&settings.gateway, upstreams, wiring.verifier.clone())?
+                gateway::app_with_docs(
+                    &settings.gateway,
+                    upstreams,
+                    wiring.verifier.clone(),
+                    api_docs(),
+                )?
             } else {
                 build(service, settings, &env, &wiring).await?
             };
@@ -115,7 +120,6 @@ impl Stack {
         }
         Ok(Self {
             addrs,
-            bus,
             shutdown,
             servers,
         })
@@ -175,6 +179,26 @@ async fn build(
     .with_context(|| format!("the {} service cannot start", service.name()))
 }
 
+/// The event bus: Kafka when `--kafka-brokers` is set, else the in-process bus (in `serve`
+/// mode a lone service then keeps its events to itself, which the log says).
+fn event_bus(settings: &Settings, client_id: &str) -> anyhow::Result<Arc<dyn Bus>> {
+    if settings
+        .kafka
+        .brokers
+        .as_deref()
+        .is_some_and(|b| !b.trim().is_empty())
+    {
+        let bus = KafkaBus::new(&settings.kafka, client_id)?;
+        tracing::info!(brokers = ?settings.kafka.brokers, namespace = %settings.kafka.namespace, "events go through Kafka");
+        Ok(Arc::new(bus))
+    } else {
+        if client_id != "microshop" {
+            tracing::warn!("no --kafka-brokers: this service's events stay in its own process");
+        }
+        Ok(Arc::new(MemoryBus::new()))
+    }
+}
+
 /// A setting that `serve` mode needs and was not given: the binary exits 64.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -207,8 +231,7 @@ pub async fn serve_one(
     };
     let urls = &settings.urls;
     let wiring = Wiring {
-        // Until the Kafka bus exists, events of a lone service stay in its process.
-        bus: Arc::new(MemoryBus::new()),
+        bus: event_bus(settings, service.name())?,
         verifier: Arc::new(Verifier::remote(
             settings.auth.issuer.clone(),
             &urls.auth_url,
@@ -228,11 +251,32 @@ pub async fn serve_one(
     std::fs::create_dir_all(&settings.data_dir).ok();
     let app = if service == Service::Gateway {
         let upstreams = gateway::Upstreams::from_config(&settings.gateway);
-        gateway::app(&settings.gateway, upstreams, wiring.verifier.clone())?
+        gateway::app_with_docs(
+            &settings.gateway,
+            upstreams,
+            wiring.verifier.clone(),
+            api_docs(),
+        )?
     } else {
         build(service, settings, &env, &wiring).await?
     };
     Ok(server::spawn(service.name(), listener, app, shutdown)?)
+}
+
+/// The API reference the gateway serves at `/docs`: every service's own document (each
+/// generated from its code), merged by the gateway into its public part.
+pub fn api_docs() -> gateway::ApiDocs {
+    gateway::ApiDocs::merge([
+        auth::openapi::openapi(),
+        users::openapi::openapi(),
+        products::openapi::openapi(),
+        orders::openapi::openapi(),
+        payments::openapi::openapi(),
+        notifier::openapi::openapi(),
+        cars::openapi::openapi(),
+        agenda::openapi::openapi(),
+        hits::openapi::openapi(),
+    ])
 }
 
 /// `microshop auth rotate-key`.

@@ -129,6 +129,9 @@ pub struct Settings {
     pub internal_token: Option<String>,
 
     #[command(flatten)]
+    pub kafka: platform::events::kafka::KafkaConfig,
+
+    #[command(flatten)]
     pub auth: auth::Config,
 
     #[command(flatten)]

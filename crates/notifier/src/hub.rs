@@ -5,9 +5,9 @@
 //! oldest entry and the slow stream is told it lagged, then catches up from the database), and
 //! a stream only ever wakes for its own user's notifications.
 //!
-//! The hub is per process. In distributed mode with several notifier replicas, a notification
-//! reaches the streams open on the replica that processed its event; the others see it in
-//! `GET /notifications` and on their next `Last-Event-ID` reconnect.
+//! The hub is per process. In distributed mode with several notifier instances, every instance
+//! hears of every stored notification through the database ([`crate::fanout`]) and feeds its own
+//! hub, whichever instance processed the event.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,7 +20,11 @@ use crate::domain::Notification;
 /// Notifications a user's channel holds for a stream that has not read them yet.
 pub const CHANNEL_CAPACITY: usize = 256;
 
-type Channels = HashMap<Uuid, broadcast::Sender<Arc<Notification>>>;
+/// What a channel carries: a new notification, or `None`: "read the database, you may have
+/// missed some" (after the announcements connection was lost, or for one too long to announce).
+type Push = Option<Arc<Notification>>;
+
+type Channels = HashMap<Uuid, broadcast::Sender<Push>>;
 
 /// The open streams' channels, by user.
 #[derive(Debug)]
@@ -55,10 +59,24 @@ impl Hub {
         let user = notification.user_id;
         let mut channels = self.channels();
         if let Some(sender) = channels.get(&user)
-            && sender.send(Arc::new(notification)).is_err()
+            && sender.send(Some(Arc::new(notification))).is_err()
         {
             // Every stream of this user is gone.
             channels.remove(&user);
+        }
+    }
+
+    /// Tells `user`'s open streams to catch up from the database.
+    pub fn wake(&self, user: Uuid) {
+        if let Some(sender) = self.channels().get(&user) {
+            let _ = sender.send(None);
+        }
+    }
+
+    /// Tells every open stream to catch up from the database.
+    pub fn wake_all(&self) {
+        for sender in self.channels().values() {
+            let _ = sender.send(None);
         }
     }
 
@@ -88,14 +106,18 @@ impl Hub {
 pub struct Subscription {
     hub: Arc<Hub>,
     user: Uuid,
-    receiver: Option<broadcast::Receiver<Arc<Notification>>>,
+    receiver: Option<broadcast::Receiver<Push>>,
 }
 
 impl Subscription {
-    /// The next notification, or why there is none (`Lagged(n)`: `n` were overwritten).
+    /// The next notification, or why there is none (`Lagged(n)`: `n` were overwritten, or
+    /// `Lagged(0)`: some may have been missed; either way the database has them).
     pub async fn recv(&mut self) -> Result<Arc<Notification>, broadcast::error::RecvError> {
         match &mut self.receiver {
-            Some(receiver) => receiver.recv().await,
+            Some(receiver) => match receiver.recv().await? {
+                Some(notification) => Ok(notification),
+                None => Err(broadcast::error::RecvError::Lagged(0)),
+            },
             None => Err(broadcast::error::RecvError::Closed),
         }
     }

@@ -12,8 +12,10 @@ pub mod agenda_events;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod fanout;
 pub mod feed;
 pub mod hub;
+pub mod openapi;
 pub mod order_events;
 pub mod routes;
 pub mod state;
@@ -50,10 +52,27 @@ pub fn router(state: AppState) -> Router {
 
 /// Opens the database (running migrations), starts consuming `order-events` and
 /// `agenda-events` until `wiring.shutdown` fires, and returns the complete service, ready to
-/// serve.
+/// serve. A PostgreSQL database that cannot be reached yet does not stop the start: the service
+/// answers 503 until it can (see [`platform::db::Database::start`]).
 pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::Result<Router> {
-    let storage = open_storage(config, env).await?;
+    let database = open_database(config, env)?;
+    database
+        .start(storage::MIGRATIONS, wiring.shutdown.clone(), || async {
+            Ok(())
+        })
+        .await
+        .context("cannot open the notifier database")?;
+    let storage = Storage::over(&database);
     let hub = Arc::new(Hub::default());
+    if storage.announces()
+        && let Some(url) = &config.database_url
+    {
+        drop(fanout::spawn_listener(
+            url.clone(),
+            hub.clone(),
+            wiring.shutdown.clone(),
+        ));
+    }
     let handler = OrderEventsHandler::new(storage.clone(), hub.clone(), Arc::new(Stdout));
     // The tasks end on shutdown; nothing needs to wait for them.
     drop(wiring.bus.consume(
@@ -82,15 +101,19 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
     };
     let bus = wiring.bus.clone();
     let readiness = Readiness::new()
-        .database(storage.pool().clone())
-        .check("bus", move || {
+        .opened_database(database.clone())
+        .degradable("bus", move || {
             let bus = bus.clone();
             async move { bus.check().await }
         });
-    Ok(service_app(SERVICE, router(state), readiness))
+    Ok(service_app(
+        SERVICE,
+        database.guard(router(state)),
+        readiness,
+    ))
 }
 
-async fn open_storage(config: &Config, env: &ServiceEnv) -> anyhow::Result<Storage> {
+fn open_database(config: &Config, env: &ServiceEnv) -> anyhow::Result<platform::db::Database> {
     let url = match &config.database_url {
         Some(url) => url.clone(),
         None => {
@@ -103,10 +126,9 @@ async fn open_storage(config: &Config, env: &ServiceEnv) -> anyhow::Result<Stora
             platform::db::sqlite_url(&env.data_dir, SERVICE)
         }
     };
-    let storage = Storage::connect(&url, config.db_pool_size)
-        .await
+    let database = platform::db::Database::open(&url, config.db_pool_size)
         .context("cannot open the notifier database")?;
     // The URL may carry a password: name the engine only.
-    tracing::debug!(engine = ?platform::db::Engine::of(&url)?, "opened the notifier database");
-    Ok(storage)
+    tracing::debug!(engine = ?database.engine(), "opened the notifier database");
+    Ok(database)
 }

@@ -123,7 +123,10 @@ pub(crate) async fn deliver(
         Ok(true) => {
             count(&event.kind, "notified");
             console.print(&notification.message);
-            hub.publish(notification);
+            if !storage.announces() {
+                // On PostgreSQL the announcement feeds every instance's hub, this one included.
+                hub.publish(notification);
+            }
             Handled::Done
         }
         Ok(false) => {

@@ -40,6 +40,9 @@ macro_rules! select_notifications {
 #[derive(Debug, Clone)]
 pub struct Storage {
     pool: AnyPool,
+    /// Whether stored notifications are announced to every instance (PostgreSQL `NOTIFY`,
+    /// see [`crate::fanout`]) rather than pushed by the instance that stored them.
+    announces: bool,
 }
 
 /// One page of an inbox, with the inbox's size.
@@ -51,13 +54,33 @@ pub struct InboxPage {
 
 impl Storage {
     pub fn new(pool: AnyPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            announces: false,
+        }
     }
 
     /// Opens the database at `url` and brings its schema up to date.
     pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<Self> {
         let pool = platform::db::connect(url, pool_size, MIGRATIONS).await?;
-        Ok(Self::new(pool))
+        Ok(Self {
+            pool,
+            announces: platform::db::Engine::of(url)? == platform::db::Engine::Postgres,
+        })
+    }
+
+    /// The storage over the database the service's start opened (announcing on PostgreSQL,
+    /// as [`Storage::connect`] does).
+    pub fn over(database: &platform::db::Database) -> Self {
+        Self {
+            pool: database.pool().clone(),
+            announces: database.engine() == platform::db::Engine::Postgres,
+        }
+    }
+
+    /// Whether stored notifications reach the streams through announcements (PostgreSQL).
+    pub fn announces(&self) -> bool {
+        self.announces
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -87,6 +110,14 @@ impl Storage {
         .bind(to_millis(notification.created_at))
         .execute(&mut *tx)
         .await?;
+        if self.announces {
+            // Delivered to the listeners at commit, and only if the transaction commits.
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(crate::fanout::CHANNEL)
+                .bind(crate::fanout::announcement(notification))
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(true)
     }

@@ -5,6 +5,10 @@
 //! their cause chain. The payment outcomes that are not a success (declined, bank unavailable)
 //! are not errors of the request but answers about an order that exists; they are shaped in
 //! [`crate::routes`] with the order attached.
+//!
+//! A database that cannot be reached (connection refused or lost, pool timeout) is a state of
+//! the service, not a bug: it answers 503 `database_unavailable` with `Retry-After` (see
+//! `platform::db::is_unavailable`).
 
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
@@ -122,9 +126,19 @@ impl OrdersError {
             )
             .with("order_status", from.as_str()),
             OrdersError::Problem(problem) => *problem,
+            // A database that cannot be reached is a state of the service, not a bug: 503
+            // with `Retry-After`, so clients and the gateway retry instead of giving up.
+            OrdersError::Database(error) if platform::db::is_unavailable(&error) => {
+                tracing::warn!(error = %error, "the database is unavailable");
+                platform::db::unavailable_problem()
+            }
             OrdersError::Database(error) => {
                 tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "database error");
                 Problem::internal()
+            }
+            OrdersError::Internal(error) if platform::db::caused_by_unavailable(&error) => {
+                tracing::warn!(error = format!("{error:#}"), "the database is unavailable");
+                platform::db::unavailable_problem()
             }
             OrdersError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "unexpected error");

@@ -13,6 +13,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod openapi;
 pub mod routes;
 pub mod saga;
 pub mod state;
@@ -42,9 +43,18 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Opens the database (running migrations), starts the outbox relay and the sweep (expiry,
-/// owed calls) on `wiring.shutdown`, and returns the complete service, ready to serve.
+/// owed calls) on `wiring.shutdown`, and returns the complete service, ready to serve. A
+/// PostgreSQL database that cannot be reached yet does not stop the start: the service answers
+/// 503 until it can (see [`platform::db::Database::start`]).
 pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::Result<Router> {
-    let storage = open_storage(config, env).await?;
+    let database = open_database(config, env)?;
+    database
+        .start(storage::MIGRATIONS, wiring.shutdown.clone(), || async {
+            Ok(())
+        })
+        .await
+        .context("cannot open the orders database")?;
+    let storage = Storage::new(database.pool().clone());
     let relay = outbox::spawn_relay(
         "orders",
         storage.pool().clone(),
@@ -61,15 +71,19 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
     saga::sweep(state.clone(), wiring.shutdown.clone());
     let bus = wiring.bus.clone();
     let readiness = Readiness::new()
-        .database(storage.pool().clone())
-        .check("bus", move || {
+        .opened_database(database.clone())
+        .degradable("bus", move || {
             let bus = bus.clone();
             async move { bus.check().await }
         });
-    Ok(service_app("orders", router(state), readiness))
+    Ok(service_app(
+        "orders",
+        database.guard(router(state)),
+        readiness,
+    ))
 }
 
-async fn open_storage(config: &Config, env: &ServiceEnv) -> anyhow::Result<Storage> {
+fn open_database(config: &Config, env: &ServiceEnv) -> anyhow::Result<platform::db::Database> {
     let url = match &config.database_url {
         Some(url) => url.clone(),
         None => {
@@ -82,10 +96,9 @@ async fn open_storage(config: &Config, env: &ServiceEnv) -> anyhow::Result<Stora
             platform::db::sqlite_url(&env.data_dir, "orders")
         }
     };
-    let storage = Storage::connect(&url, config.db_pool_size)
-        .await
+    let database = platform::db::Database::open(&url, config.db_pool_size)
         .context("cannot open the orders database")?;
     // The URL may carry a password: name the engine only.
-    tracing::debug!(engine = ?platform::db::Engine::of(&url)?, "opened the orders database");
-    Ok(storage)
+    tracing::debug!(engine = ?database.engine(), "opened the orders database");
+    Ok(database)
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::domain::{Order, OrderItem};
 
 /// One line of an order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ItemView {
     pub product_id: i64,
     pub name: String,
@@ -32,10 +32,11 @@ impl From<&OrderItem> for ItemView {
 }
 
 /// An order as the API shows it: always with its lines (a seed answered orders without them).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct OrderView {
     pub id: Uuid,
     pub user_id: Uuid,
+    #[schema(value_type = String)]
     pub status: &'static str,
     pub items: Vec<ItemView>,
     pub total_cents: i64,
@@ -62,7 +63,7 @@ impl From<&Order> for OrderView {
 }
 
 /// One page of `GET /orders`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct OrdersPage {
     pub items: Vec<OrderView>,
     /// Orders in all pages, for the client's page count.

@@ -3,6 +3,10 @@
 //! Handlers return `Result<_, PaymentsError>`; this is the one place that decides status codes
 //! and stable `code`s. Storage and unexpected errors become an opaque 500 and are logged here,
 //! once, with their cause chain; nothing internal reaches the client.
+//!
+//! A database that cannot be reached (connection refused or lost, pool timeout) is a state of
+//! the service, not a bug: it answers 503 `database_unavailable` with `Retry-After` (see
+//! `platform::db::is_unavailable`).
 
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
@@ -86,9 +90,19 @@ impl PaymentsError {
             )
             .retry_after(RETRY_AFTER_SECS),
             PaymentsError::Problem(problem) => *problem,
+            // A database that cannot be reached is a state of the service, not a bug: 503
+            // with `Retry-After`, so clients and the gateway retry instead of giving up.
+            PaymentsError::Database(error) if platform::db::is_unavailable(&error) => {
+                tracing::warn!(error = %error, "the database is unavailable");
+                platform::db::unavailable_problem()
+            }
             PaymentsError::Database(error) => {
                 tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "database error");
                 Problem::internal()
+            }
+            PaymentsError::Internal(error) if platform::db::caused_by_unavailable(&error) => {
+                tracing::warn!(error = format!("{error:#}"), "the database is unavailable");
+                platform::db::unavailable_problem()
             }
             PaymentsError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "unexpected error");

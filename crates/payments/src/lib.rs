@@ -15,6 +15,7 @@ pub mod chaos;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod openapi;
 pub mod routes;
 pub mod state;
 pub mod storage;
@@ -35,19 +36,35 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Opens the database (running migrations) and returns the complete service, ready to serve,
-/// with the chaos settings of `config`.
+/// with the chaos settings of `config`. A PostgreSQL database that cannot be reached yet does
+/// not stop the start: the service answers 503 until it can (see
+/// [`platform::db::Database::start`]).
 pub async fn app(
     config: &Config,
     env: &platform::ServiceEnv,
     wiring: &platform::Wiring,
 ) -> anyhow::Result<Router> {
-    let storage = open_storage(config, env).await?;
-    let state = AppState::new(storage.clone(), config.chaos(), wiring);
-    let readiness = Readiness::new().database(storage.pool().clone());
-    Ok(service_app("payments", router(state), readiness))
+    let database = open_database(config, env)?;
+    database
+        .start(storage::MIGRATIONS, wiring.shutdown.clone(), || async {
+            Ok(())
+        })
+        .await
+        .context("cannot open the payments database")?;
+    let storage = Storage::new(database.pool().clone());
+    let state = AppState::new(storage, config.chaos(), wiring);
+    let readiness = Readiness::new().opened_database(database.clone());
+    Ok(service_app(
+        "payments",
+        database.guard(router(state)),
+        readiness,
+    ))
 }
 
-async fn open_storage(config: &Config, env: &platform::ServiceEnv) -> anyhow::Result<Storage> {
+fn open_database(
+    config: &Config,
+    env: &platform::ServiceEnv,
+) -> anyhow::Result<platform::db::Database> {
     let url = match &config.database_url {
         Some(url) => url.clone(),
         None => {
@@ -60,10 +77,9 @@ async fn open_storage(config: &Config, env: &platform::ServiceEnv) -> anyhow::Re
             platform::db::sqlite_url(&env.data_dir, "payments")
         }
     };
-    let storage = Storage::connect(&url, config.db_pool_size)
-        .await
+    let database = platform::db::Database::open(&url, config.db_pool_size)
         .context("cannot open the payments database")?;
     // The URL may carry a password: name the engine only.
-    tracing::debug!(engine = ?platform::db::Engine::of(&url)?, "opened the payments database");
-    Ok(storage)
+    tracing::debug!(engine = ?database.engine(), "opened the payments database");
+    Ok(database)
 }

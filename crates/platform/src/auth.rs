@@ -30,7 +30,7 @@ pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 pub const DEFAULT_ISSUER: &str = "microshop-auth";
 
 /// What a user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Customer,
@@ -55,7 +55,7 @@ impl Role {
 }
 
 /// The claims of an access token.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Claims {
     pub iss: String,
     /// The user id.
@@ -70,7 +70,7 @@ pub struct Claims {
 }
 
 /// One public key in a JWKS (RFC 8037 `OKP` / `Ed25519`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Jwk {
     pub kty: String,
     pub crv: String,
@@ -98,7 +98,7 @@ impl Jwk {
 }
 
 /// A JSON Web Key Set, as served at `/.well-known/jwks.json`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct JwkSet {
     pub keys: Vec<Jwk>,
 }

@@ -15,6 +15,13 @@
 //! ask for it, and the writer's page cache stays warm, since no other connection changes the
 //! file. Readers use the pool and never queue (WAL lets them read beside the writer). On
 //! PostgreSQL, which has row locks, writes use the pool like reads and do not queue.
+//!
+//! A service starts through [`Database::start`]. A SQLite file that cannot be opened stops the
+//! start: it is a configuration error. A PostgreSQL server is another machine, which may be down
+//! for a while (starting with the stack, restarting, a cold Neon compute): the service starts
+//! without it, says so on `/health/ready`, answers 503 `database_unavailable` to requests that
+//! need it, and keeps trying in the background. A database lost later is seen per request:
+//! [`is_unavailable`] tells the services' error mappings to answer 503 rather than 500.
 
 use std::collections::HashMap;
 use std::ops::{Deref, DerefMut};
@@ -74,7 +81,8 @@ pub fn sqlite_url(data_dir: &Path, service: &str) -> String {
     )
 }
 
-/// Opens a pool and runs migrations.
+/// Opens a pool and runs migrations, failing at once if the database cannot be reached (for
+/// tools and tests; a service starts through [`Database::open`] and [`Database::start`]).
 pub async fn connect(
     url: &str,
     max_connections: u32,
@@ -83,7 +91,354 @@ pub async fn connect(
     sqlx::any::install_default_drivers();
     let engine = Engine::of(url)?;
     let options = AnyConnectOptions::from_str(url).context("invalid database URL")?;
-    let pool = AnyPoolOptions::new()
+    let pool = pool_options(engine, max_connections)
+        .connect_with(options)
+        .await
+        .context("cannot connect to the database")?;
+    migrate(&pool, engine, migrations).await?;
+    Ok(pool)
+}
+
+/// How long a request that needs the database is told to wait (`Retry-After`, seconds) while
+/// the database cannot be reached.
+pub const RETRY_AFTER_SECS: u64 = 2;
+
+/// The wait after the first failed attempt to reach a PostgreSQL database; it doubles with each
+/// failure up to [`MAX_RETRY_DELAY`].
+const FIRST_RETRY_DELAY: Duration = Duration::from_millis(200);
+
+/// The longest wait between two attempts: a database that comes back is used within seconds.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
+
+/// How long the start waits for the first attempt (connection, migrations, preparation) before
+/// it goes on without the database and keeps trying in the background.
+const FIRST_ATTEMPT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long one attempt waits for a connection: a host that drops packets must not stall the
+/// retries for the system's TCP timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A service's database: the pool, and whether the database has been reached, migrated and
+/// prepared yet. Made by [`Database::open`], made usable by [`Database::start`]. Cheap to
+/// clone.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pool: AnyPool,
+    engine: Engine,
+    reach: Arc<tokio::sync::watch::Sender<Reach>>,
+}
+
+#[derive(Clone, Debug)]
+enum Reach {
+    /// [`Database::start`] has not finished its first attempt.
+    Starting,
+    Ready,
+    /// `attempt` attempts failed, the last with `error`; the next one starts at `next_at`.
+    Connecting {
+        attempt: u32,
+        next_at: tokio::time::Instant,
+        error: String,
+    },
+}
+
+impl Database {
+    /// The pool of the database at `url`, which connects on first use: the service can build
+    /// everything over it before the database is reached. Only a malformed URL fails here.
+    pub fn open(url: &str, max_connections: u32) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let engine = Engine::of(url)?;
+        let options = AnyConnectOptions::from_str(url).context("invalid database URL")?;
+        Ok(Self {
+            pool: pool_options(engine, max_connections).connect_lazy_with(options),
+            engine,
+            reach: Arc::new(tokio::sync::watch::Sender::new(Reach::Starting)),
+        })
+    }
+
+    /// Makes the database usable: a connection, the migrations, then `prepare` (what the
+    /// service needs stored before it serves, such as a seeded catalogue or a signing key).
+    ///
+    /// On SQLite, a local file, any failure stops the start: a file that cannot be opened is a
+    /// configuration error. A PostgreSQL server is another machine that may be starting,
+    /// restarting or briefly unreachable (compose, Kubernetes, a sleeping Neon compute): the
+    /// first attempt waits a few seconds at most, and if it fails, this returns anyway and a
+    /// task keeps trying (connection, migrations, `prepare`) with capped exponential backoff
+    /// and jitter until it succeeds or `shutdown` fires. Meanwhile [`Database::check`] says why
+    /// the service is not ready and [`Database::guard`] answers 503. Only a failure of
+    /// `prepare` that is not about reaching the database (a missing setting) stops a
+    /// PostgreSQL start: retrying would not heal it.
+    pub async fn start<F, Fut>(
+        &self,
+        migrations: Migrations,
+        shutdown: tokio_util::sync::CancellationToken,
+        prepare: F,
+    ) -> anyhow::Result<()>
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+    {
+        if self.engine == Engine::Sqlite {
+            drop(
+                self.pool
+                    .acquire()
+                    .await
+                    .context("cannot connect to the database")?,
+            );
+            migrate(&self.pool, Engine::Sqlite, migrations).await?;
+            prepare().await?;
+            self.reach.send_replace(Reach::Ready);
+            return Ok(());
+        }
+        let migrator = migrations.postgres;
+        let first =
+            tokio::time::timeout(FIRST_ATTEMPT_TIMEOUT, bring_up(&self.pool, migrator)).await;
+        let error = match first {
+            Ok(Ok(())) => match prepare().await {
+                Ok(()) => {
+                    self.reach.send_replace(Reach::Ready);
+                    return Ok(());
+                }
+                Err(error) if caused_by_unavailable(&error) => describe(&error),
+                Err(error) => return Err(error),
+            },
+            Ok(Err(error)) => describe(&error),
+            Err(_) => format!("no answer within {} s", FIRST_ATTEMPT_TIMEOUT.as_secs_f64()),
+        };
+        let wait = self.failed(1, error);
+        tokio::spawn(keep_trying(self.clone(), migrator, prepare, shutdown, wait));
+        Ok(())
+    }
+
+    /// Records that attempt `attempt` failed with `error`, and returns the wait before the
+    /// next one.
+    fn failed(&self, attempt: u32, error: String) -> Duration {
+        let wait = retry_delay(attempt);
+        tracing::warn!(attempt, next_in = ?wait, error = %error, "the database is unavailable; retrying");
+        self.reach.send_replace(Reach::Connecting {
+            attempt,
+            next_at: tokio::time::Instant::now() + wait,
+            error,
+        });
+        wait
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// `true` once the database was reached, migrated and prepared (it may be lost again
+    /// later: requests then fail with errors [`is_unavailable`] recognises).
+    pub fn is_ready(&self) -> bool {
+        matches!(*self.reach.borrow(), Reach::Ready)
+    }
+
+    /// Waits until [`Database::is_ready`].
+    pub async fn wait_ready(&self) {
+        let mut reach = self.reach.subscribe();
+        // Only fails once the sender is gone, and `self` holds it.
+        let _ = reach.wait_for(|reach| matches!(reach, Reach::Ready)).await;
+    }
+
+    /// Why the database is not usable yet, such as `connecting (attempt 4, next in 1.6 s):
+    /// error communicating with database: Connection refused (os error 111)`; `None` once
+    /// ready.
+    pub fn unavailable_reason(&self) -> Option<String> {
+        match &*self.reach.borrow() {
+            Reach::Ready => None,
+            Reach::Starting => Some("starting".to_owned()),
+            Reach::Connecting {
+                attempt,
+                next_at,
+                error,
+            } => {
+                let next_in = next_at.saturating_duration_since(tokio::time::Instant::now());
+                Some(format!(
+                    "connecting (attempt {attempt}, next in {:.1} s): {error}",
+                    next_in.as_secs_f64()
+                ))
+            }
+        }
+    }
+
+    /// The readiness check of the database: why not while it is still being reached, then one
+    /// round trip.
+    pub async fn check(&self) -> Result<(), String> {
+        if let Some(reason) = self.unavailable_reason() {
+            return Err(format!("unavailable: {reason}"));
+        }
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(|error| error.to_string())
+    }
+
+    /// `routes` answering [`unavailable_problem`] at once while the database is not usable
+    /// yet, instead of queries waiting for the pool's timeout or failing on a schema that is
+    /// not there. Wrap only the service's own routes: health and metrics keep answering.
+    pub fn guard(&self, routes: axum::Router) -> axum::Router {
+        let database = self.clone();
+        routes.route_layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let database = database.clone();
+                async move {
+                    if database.is_ready() {
+                        next.run(request).await
+                    } else {
+                        axum::response::IntoResponse::into_response(unavailable_problem())
+                    }
+                }
+            },
+        ))
+    }
+}
+
+/// Runs the migrations of `engine`; on SQLite, then opens the writer connection.
+async fn migrate(pool: &AnyPool, engine: Engine, migrations: Migrations) -> anyhow::Result<()> {
+    let migrator = match engine {
+        Engine::Sqlite => migrations.sqlite,
+        Engine::Postgres => migrations.postgres,
+    };
+    migrator
+        .run(pool)
+        .await
+        .context("database migrations failed")?;
+    if engine == Engine::Sqlite {
+        // Open the writer now rather than on the first write, which then waits for nothing.
+        drop(
+            writer_turn(pool)
+                .await
+                .context("cannot open the database's writer connection")?,
+        );
+    }
+    Ok(())
+}
+
+/// One attempt to make a PostgreSQL database usable: a connection of its own first (a pool
+/// would hide why it cannot connect behind its timeout), then the migrations.
+async fn bring_up(pool: &AnyPool, migrator: &'static Migrator) -> anyhow::Result<()> {
+    let options = pool.connect_options();
+    let connection = tokio::time::timeout(CONNECT_TIMEOUT, options.connect())
+        .await
+        .map_err(|_| {
+            anyhow::anyhow!("no connection within {} s", CONNECT_TIMEOUT.as_secs_f64())
+        })??;
+    let _ = sqlx::Connection::close(connection).await;
+    migrator
+        .run(pool)
+        .await
+        .context("database migrations failed")?;
+    Ok(())
+}
+
+/// Tries again after each failure until the database is ready or `shutdown` fires; the first
+/// attempt already failed, and [`Database::failed`] scheduled the next one.
+async fn keep_trying<F, Fut>(
+    database: Database,
+    migrator: &'static Migrator,
+    prepare: F,
+    shutdown: tokio_util::sync::CancellationToken,
+    mut wait: Duration,
+) where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    let mut attempt = 1u32;
+    loop {
+        let outcome = tokio::select! {
+            () = shutdown.cancelled() => return,
+            outcome = async {
+                tokio::time::sleep(wait).await;
+                bring_up(&database.pool, migrator).await?;
+                prepare().await
+            } => outcome,
+        };
+        attempt = attempt.saturating_add(1);
+        match outcome {
+            Ok(()) => {
+                database.reach.send_replace(Reach::Ready);
+                tracing::info!(attempts = attempt, "the database is available");
+                return;
+            }
+            Err(failure) => wait = database.failed(attempt, describe(&failure)),
+        }
+    }
+}
+
+/// `error` and its causes, each said once: sqlx's I/O error repeats its cause in its own text.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in error.chain() {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
+/// The wait after `attempt` failed attempts: `FIRST_RETRY_DELAY × 2^(attempt-1)` capped at
+/// `MAX_RETRY_DELAY`, of which the upper half is random, so instances that lost the database
+/// together do not all come back in the same instant.
+fn retry_delay(attempt: u32) -> Duration {
+    let ceiling = FIRST_RETRY_DELAY
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+        .min(MAX_RETRY_DELAY);
+    let half = ceiling / 2;
+    let nanos = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+    let random =
+        std::hash::BuildHasher::hash_one(&std::hash::RandomState::new(), std::time::Instant::now());
+    half + Duration::from_nanos(random % (nanos + 1))
+}
+
+/// Whether `error` means the database cannot be reached right now (no connection within the
+/// pool's timeout, a connection refused, reset or closed, TLS failing, the server shutting
+/// down or refusing connections), as opposed to a fault of the query or of the data. Such a
+/// failure is answered [`unavailable_problem`], not an opaque 500.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        // SQLSTATE class 08 (connection exception), 57P01-03 (shutting down, crashed, starting
+        // up), 53300 (too many connections).
+        sqlx::Error::Database(database) => database.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
+}
+
+/// [`is_unavailable`] for any error in `error`'s chain.
+pub fn caused_by_unavailable(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<sqlx::Error>()
+            .is_some_and(is_unavailable)
+    })
+}
+
+/// The answer to a request that needs the database while it cannot be reached: 503
+/// `database_unavailable` with `Retry-After`.
+pub fn unavailable_problem() -> crate::Problem {
+    crate::Problem::service_unavailable(
+        "database_unavailable",
+        "The database cannot be reached right now; retry shortly",
+    )
+    .retry_after(RETRY_AFTER_SECS)
+}
+
+/// The pool settings of every service database.
+fn pool_options(engine: Engine, max_connections: u32) -> AnyPoolOptions {
+    AnyPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(5))
         // A SQLite connection is a file handle in this process: it cannot have gone away, and
@@ -97,26 +452,6 @@ pub async fn connect(
                 Ok(())
             })
         })
-        .connect_with(options)
-        .await
-        .context("cannot connect to the database")?;
-    let migrator = match engine {
-        Engine::Sqlite => migrations.sqlite,
-        Engine::Postgres => migrations.postgres,
-    };
-    migrator
-        .run(&pool)
-        .await
-        .context("database migrations failed")?;
-    if engine == Engine::Sqlite {
-        // Open the writer now rather than on the first write, which then waits for nothing.
-        drop(
-            writer_turn(&pool)
-                .await
-                .context("cannot open the database's writer connection")?,
-        );
-    }
-    Ok(pool)
 }
 
 /// The writer connection of a SQLite file, and whether a transaction was left open on it by a
@@ -399,4 +734,72 @@ pub fn is_unique_violation(error: &sqlx::Error, constraint: &str, sqlite_columns
         Some(name) => name == constraint,
         None => database.message().contains(sqlite_columns),
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_wait_longer_each_time_up_to_the_cap_with_jitter() {
+        for attempt in 1..=30 {
+            let ceiling = FIRST_RETRY_DELAY
+                .saturating_mul(1 << (attempt - 1).min(16))
+                .min(MAX_RETRY_DELAY);
+            let wait = retry_delay(attempt);
+            assert!(
+                wait >= ceiling / 2 && wait <= ceiling,
+                "attempt {attempt}: {wait:?}"
+            );
+        }
+        assert!(retry_delay(1) <= Duration::from_millis(200));
+        assert!(retry_delay(30) >= Duration::from_millis(2_500));
+        let waits: std::collections::HashSet<_> = (0..20).map(|_| retry_delay(10)).collect();
+        assert!(waits.len() > 1, "the waits are jittered");
+    }
+
+    #[test]
+    fn a_lost_connection_is_unavailability_and_a_bad_query_is_not() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert!(is_unavailable(&sqlx::Error::Io(refused)));
+        assert!(is_unavailable(&sqlx::Error::PoolTimedOut));
+        assert!(!is_unavailable(&sqlx::Error::RowNotFound));
+        assert!(!is_unavailable(&sqlx::Error::ColumnNotFound("id".into())));
+        let wrapped = anyhow::Error::new(sqlx::Error::PoolTimedOut).context("seeding");
+        assert!(caused_by_unavailable(&wrapped));
+        assert!(!caused_by_unavailable(&anyhow::anyhow!(
+            "no admin password"
+        )));
+    }
+
+    #[test]
+    fn a_failure_is_described_with_each_cause_once() {
+        let refused = sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let error = anyhow::Error::new(refused).context("database migrations failed");
+        assert_eq!(
+            describe(&error),
+            "database migrations failed: error communicating with database: connection refused"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_sqlite_file_that_cannot_be_opened_stops_the_start() {
+        let database =
+            Database::open("sqlite:///nonexistent-directory/x/service.db?mode=rwc", 2).unwrap();
+        let migrations = Migrations {
+            sqlite: &EMPTY,
+            postgres: &EMPTY,
+        };
+        let started = database
+            .start(
+                migrations,
+                tokio_util::sync::CancellationToken::new(),
+                || async { Ok(()) },
+            )
+            .await;
+        assert!(started.is_err());
+        assert!(!database.is_ready());
+    }
+
+    static EMPTY: Migrator = Migrator::DEFAULT;
 }

@@ -41,12 +41,14 @@ pub type ReadinessCheck =
 /// The named checks `/health/ready` runs (database, bus, ...).
 #[derive(Clone, Default)]
 pub struct Readiness {
-    checks: Vec<(&'static str, ReadinessCheck)>,
+    /// Each check with whether its failure makes the service unready (`true`) or only
+    /// degraded (`false`).
+    checks: Vec<(&'static str, ReadinessCheck, bool)>,
 }
 
 impl std::fmt::Debug for Readiness {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let names: Vec<_> = self.checks.iter().map(|(name, _)| *name).collect();
+        let names: Vec<_> = self.checks.iter().map(|(name, _, _)| *name).collect();
         f.debug_struct("Readiness").field("checks", &names).finish()
     }
 }
@@ -62,8 +64,28 @@ impl Readiness {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.checks
-            .push((name, Arc::new(move || Box::pin(check()) as Pin<Box<_>>)));
+        self.checks.push((
+            name,
+            Arc::new(move || Box::pin(check()) as Pin<Box<_>>),
+            true,
+        ));
+        self
+    }
+
+    /// Adds a check whose failure is reported (`"status": "degraded"`) but leaves the service
+    /// ready: a dependency the service works around, such as the bus, which the outbox
+    /// replaces while it is away. Taking the service out of rotation for it would turn a
+    /// delay into an outage.
+    pub fn degradable<F, Fut>(mut self, name: &'static str, check: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.checks.push((
+            name,
+            Arc::new(move || Box::pin(check()) as Pin<Box<_>>),
+            false,
+        ));
         self
     }
 
@@ -81,22 +103,33 @@ impl Readiness {
         })
     }
 
+    /// Readiness of a database opened by [`crate::db::open`]: while it is still being reached,
+    /// why not (attempt, next retry, last error); then one round trip.
+    pub fn opened_database(self, database: crate::db::Database) -> Self {
+        self.check("database", move || {
+            let database = database.clone();
+            async move { database.check().await }
+        })
+    }
+
     /// Runs every check; `true` when all pass, with each check's state.
     pub async fn evaluate(&self) -> (bool, serde_json::Map<String, serde_json::Value>) {
         let mut ready = true;
         let mut states = serde_json::Map::new();
-        for (name, check) in &self.checks {
+        for (name, check, required) in &self.checks {
             let outcome = tokio::time::timeout(Duration::from_secs(2), check()).await;
-            let state = match outcome {
-                Ok(Ok(())) => json!({"status": "up"}),
-                Ok(Err(reason)) => {
+            let reason = match outcome {
+                Ok(Ok(())) => None,
+                Ok(Err(reason)) => Some(reason),
+                Err(_) => Some("timed out".to_owned()),
+            };
+            let state = match reason {
+                None => json!({"status": "up"}),
+                Some(reason) if *required => {
                     ready = false;
                     json!({"status": "down", "reason": reason})
                 }
-                Err(_) => {
-                    ready = false;
-                    json!({"status": "down", "reason": "timed out"})
-                }
+                Some(reason) => json!({"status": "degraded", "reason": reason}),
             };
             states.insert((*name).to_owned(), state);
         }

@@ -3,6 +3,10 @@
 //! Handlers return `Result<_, ProductsError>`; this is the one place that decides status codes
 //! and stable `code`s. Storage and unexpected errors become an opaque 500 and are logged here,
 //! once, with their cause; nothing internal reaches the client.
+//!
+//! A database that cannot be reached (connection refused or lost, pool timeout) is a state of
+//! the service, not a bug: it answers 503 `database_unavailable` with `Retry-After` (see
+//! `platform::db::is_unavailable`).
 
 use axum::response::{IntoResponse, Response};
 use http::StatusCode;
@@ -99,9 +103,19 @@ impl ProductsError {
             )
             .with("order_id", order_id.uuid()),
             ProductsError::Problem(problem) => *problem,
+            // A database that cannot be reached is a state of the service, not a bug: 503
+            // with `Retry-After`, so clients and the gateway retry instead of giving up.
+            ProductsError::Database(error) if platform::db::is_unavailable(&error) => {
+                tracing::warn!(error = %error, "the database is unavailable");
+                platform::db::unavailable_problem()
+            }
             ProductsError::Database(error) => {
                 tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "database error");
                 Problem::internal()
+            }
+            ProductsError::Internal(error) if platform::db::caused_by_unavailable(&error) => {
+                tracing::warn!(error = format!("{error:#}"), "the database is unavailable");
+                platform::db::unavailable_problem()
             }
             ProductsError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "unexpected error");

@@ -11,6 +11,7 @@
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod openapi;
 pub mod routes;
 pub mod state;
 pub mod storage;
@@ -31,32 +32,52 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Opens the database (running migrations), seeds the sample catalogue on a first start if
-/// configured to, and returns the complete service, ready to serve.
+/// configured to, and returns the complete service, ready to serve. A PostgreSQL database that
+/// cannot be reached yet does not stop the start: the service answers 503 until it can (see
+/// [`platform::db::Database::start`]).
 pub async fn app(
     config: &Config,
     env: &platform::ServiceEnv,
     wiring: &platform::Wiring,
 ) -> anyhow::Result<Router> {
-    let storage = open_storage(config, env).await?;
-    if config.seed_catalogue {
-        let added = storage
-            .seed_catalogue()
-            .await
-            .context("cannot seed the catalogue")?;
-        if added > 0 {
-            tracing::info!(products = added, "seeded the sample catalogue");
-        }
-    }
+    let database = open_database(config, env)?;
+    let storage = Storage::new(database.pool().clone());
+    let seed = config.seed_catalogue.then(|| storage.clone());
+    database
+        .start(storage::MIGRATIONS, wiring.shutdown.clone(), move || {
+            let seed = seed.clone();
+            async move {
+                if let Some(storage) = seed {
+                    let added = storage
+                        .seed_catalogue()
+                        .await
+                        .context("cannot seed the catalogue")?;
+                    if added > 0 {
+                        tracing::info!(products = added, "seeded the sample catalogue");
+                    }
+                }
+                Ok(())
+            }
+        })
+        .await
+        .context("cannot open the products database")?;
     let state = AppState {
-        storage: storage.clone(),
+        storage,
         verifier: wiring.verifier.clone(),
         internal_token: wiring.internal_token.clone(),
     };
-    let readiness = Readiness::new().database(storage.pool().clone());
-    Ok(service_app("products", router(state), readiness))
+    let readiness = Readiness::new().opened_database(database.clone());
+    Ok(service_app(
+        "products",
+        database.guard(router(state)),
+        readiness,
+    ))
 }
 
-async fn open_storage(config: &Config, env: &platform::ServiceEnv) -> anyhow::Result<Storage> {
+fn open_database(
+    config: &Config,
+    env: &platform::ServiceEnv,
+) -> anyhow::Result<platform::db::Database> {
     let url = match &config.database_url {
         Some(url) => url.clone(),
         None => {
@@ -69,10 +90,9 @@ async fn open_storage(config: &Config, env: &platform::ServiceEnv) -> anyhow::Re
             platform::db::sqlite_url(&env.data_dir, "products")
         }
     };
-    let storage = Storage::connect(&url, config.db_pool_size)
-        .await
+    let database = platform::db::Database::open(&url, config.db_pool_size)
         .context("cannot open the products database")?;
     // The URL may carry a password: name the engine only.
-    tracing::debug!(engine = ?platform::db::Engine::of(&url)?, "opened the products database");
-    Ok(storage)
+    tracing::debug!(engine = ?database.engine(), "opened the products database");
+    Ok(database)
 }

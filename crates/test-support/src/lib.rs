@@ -1,8 +1,11 @@
 //! What every service's integration tests need and nothing ships: a signing key that the
-//! services' verifiers trust, tokens minted for any user and role, and the [`Wiring`] a
-//! service gets from the binary (in-process bus, verifier, internal token).
+//! services' verifiers trust, tokens minted for any user and role, the [`Wiring`] a service
+//! gets from the binary (in-process bus, verifier, internal token), and the database a service
+//! runs over ([`TestDatabase`]: SQLite by default, PostgreSQL with one switch).
 //!
 //! Tests that need the real auth service start it; these keys are for testing a service alone.
+
+pub mod proxy;
 
 use std::sync::{Arc, Mutex};
 
@@ -227,6 +230,82 @@ impl Drop for PostgresDb {
             });
         })
         .join();
+    }
+}
+
+/// The environment variable that chooses the engine the services' suites run on: unset (or
+/// `sqlite`) for a fresh SQLite file per service, as embedded mode stores data; `postgres` for
+/// a fresh PostgreSQL database per service on the server of [`POSTGRES_ENV`], as distributed
+/// mode does. One switch, so the same suite runs twice rather than being copied.
+pub const DATABASE_ENV: &str = "MICROSHOP_TEST_DATABASE";
+
+/// Where one service under test keeps its data: the SQLite file a service makes in its data
+/// directory by default, or a throwaway PostgreSQL database (see [`DATABASE_ENV`]).
+///
+/// Keep it as long as the service runs: dropping it drops the PostgreSQL database.
+#[derive(Debug)]
+pub struct TestDatabase {
+    url: String,
+    postgres: Option<PostgresDb>,
+}
+
+impl TestDatabase {
+    /// The database of `service` (its name, such as `orders`) whose data directory is
+    /// `data_dir`, on the engine [`DATABASE_ENV`] names.
+    ///
+    /// # Panics
+    ///
+    /// When the switch asks for PostgreSQL without a server in [`POSTGRES_ENV`], or names an
+    /// engine that does not exist: a run that asked for PostgreSQL must not pass on SQLite.
+    pub async fn create(service: &str, data_dir: &std::path::Path) -> Self {
+        match std::env::var(DATABASE_ENV).as_deref() {
+            Err(_) | Ok("" | "sqlite") => Self {
+                url: platform::db::sqlite_url(data_dir, service),
+                postgres: None,
+            },
+            Ok("postgres") => {
+                if std::env::var(POSTGRES_ENV).map_or(true, |url| url.is_empty()) {
+                    panic!(
+                        "{DATABASE_ENV}=postgres needs a server: set {POSTGRES_ENV} (e.g. \
+                         postgres://postgres@127.0.0.1:5432/postgres)"
+                    );
+                }
+                let postgres = PostgresDb::create(service)
+                    .await
+                    .expect("the server is configured");
+                Self {
+                    url: postgres.url.clone(),
+                    postgres: Some(postgres),
+                }
+            }
+            Ok(other) => panic!("{DATABASE_ENV}={other} is not an engine: use sqlite or postgres"),
+        }
+    }
+
+    /// The `database_url` to configure the service with: `None` on SQLite, so the service
+    /// opens its default file exactly as embedded mode does; the database's URL on PostgreSQL.
+    pub fn config_url(&self) -> Option<String> {
+        self.postgres.as_ref().map(|postgres| postgres.url.clone())
+    }
+
+    /// The database's URL (on SQLite, the file the service opens by default).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.postgres.is_some()
+    }
+
+    /// A small pool of its own on the database, for checks the API cannot show (close it
+    /// when done). Queries must suit both engines: `$N` placeholders, `BIGINT` results.
+    pub async fn connect(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::any::AnyPoolOptions::new()
+            .max_connections(2)
+            .connect(&self.url)
+            .await
+            .unwrap_or_else(|error| panic!("the test cannot open its database: {error}"))
     }
 }
 

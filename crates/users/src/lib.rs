@@ -12,6 +12,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod openapi;
 pub mod routes;
 pub mod state;
 pub mod storage;
@@ -33,14 +34,23 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Opens the database (running migrations), starts consuming `user-events`, and returns the
-/// complete service, ready to serve. Background work stops on `wiring.shutdown`.
+/// complete service, ready to serve. Background work stops on `wiring.shutdown`. A PostgreSQL
+/// database that cannot be reached yet does not stop the start: the service answers 503 until
+/// it can (see [`platform::db::Database::start`]).
 pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::Result<Router> {
-    let storage = open_storage(config, env).await?;
+    let database = open_database(config, env)?;
+    database
+        .start(storage::MIGRATIONS, wiring.shutdown.clone(), || async {
+            Ok(())
+        })
+        .await
+        .context("cannot open the users database")?;
+    let storage = Storage::new(database.pool().clone());
     events::spawn(&storage, &wiring.bus, &wiring.shutdown);
     let bus = wiring.bus.clone();
     let readiness = Readiness::new()
-        .database(storage.pool().clone())
-        .check("bus", move || {
+        .opened_database(database.clone())
+        .degradable("bus", move || {
             let bus = bus.clone();
             async move { bus.check().await }
         });
@@ -49,10 +59,14 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
         verifier: wiring.verifier.clone(),
         internal_token: wiring.internal_token.clone(),
     };
-    Ok(service_app("users", router(state), readiness))
+    Ok(service_app(
+        "users",
+        database.guard(router(state)),
+        readiness,
+    ))
 }
 
-async fn open_storage(config: &Config, env: &ServiceEnv) -> anyhow::Result<Storage> {
+fn open_database(config: &Config, env: &ServiceEnv) -> anyhow::Result<platform::db::Database> {
     let url = match &config.database_url {
         Some(url) => url.clone(),
         None => {
@@ -65,10 +79,9 @@ async fn open_storage(config: &Config, env: &ServiceEnv) -> anyhow::Result<Stora
             platform::db::sqlite_url(&env.data_dir, "users")
         }
     };
-    let storage = Storage::connect(&url, config.db_pool_size)
-        .await
+    let database = platform::db::Database::open(&url, config.db_pool_size)
         .context("cannot open the users database")?;
     // The URL may carry a password: name the engine only.
-    tracing::debug!(engine = ?platform::db::Engine::of(&url)?, "opened the users database");
-    Ok(storage)
+    tracing::debug!(engine = ?database.engine(), "opened the users database");
+    Ok(database)
 }

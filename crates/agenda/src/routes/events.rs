@@ -62,7 +62,7 @@ impl TryFrom<ListParams> for EventQuery {
 ///
 /// `null` means "not given" for every field; send `""` to clear a description or a location.
 /// Times are RFC 3339 text (`2026-12-03T18:00:00Z`, any offset).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EventBody {
     title: Option<String>,
@@ -127,6 +127,11 @@ impl TryFrom<EventBody> for NewEvent {
     }
 }
 
+/// The operations of this module, for [`crate::openapi`].
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, show, create, update, cancel))]
+pub(super) struct Api;
+
 /// The caller as the agenda's rules see them.
 fn viewer(user: Option<&AuthUser>) -> Viewer {
     user.map_or(Viewer::Anonymous, |user| {
@@ -140,6 +145,24 @@ fn event_id(path: Result<Path<String>, PathRejection>) -> Result<EventId, Agenda
     EventId::parse_path(&text).ok_or(AgendaError::NotFound)
 }
 
+#[utoipa::path(
+    get,
+    path = "/events",
+    tag = "events",
+    security((), ("bearer" = [])),
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size"),
+        ("offset" = Option<i64>, Query, description = "Events to skip"),
+        ("from" = Option<String>, Query, description = "Only events starting at or after this RFC 3339 time (default: those not yet ended)"),
+        ("to" = Option<String>, Query, description = "Only events starting before this RFC 3339 time"),
+        ("q" = Option<String>, Query, description = "Case-insensitive text to find in titles and descriptions"),
+    ),
+    responses(
+        (status = 200, description = "The events the caller may see (public ones without a token), one page", body = EventList),
+        (status = 400, description = "invalid_query: the query string cannot be read"),
+        (status = 422, description = "validation_failed: a filter or paging value is invalid"),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: Option<AuthUser>,
@@ -160,6 +183,17 @@ async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/events/{id}",
+    tag = "events",
+    security((), ("bearer" = [])),
+    params(("id" = String, Path, description = "The event's id (a UUID)")),
+    responses(
+        (status = 200, description = "The event", body = EventView),
+        (status = 404, description = "not_found: no such event, or a private event the caller may not see"),
+    )
+)]
 async fn show(
     State(state): State<AppState>,
     user: Option<AuthUser>,
@@ -175,6 +209,16 @@ async fn show(
     Ok(Json(EventView::from(&event)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/events",
+    tag = "events",
+    security(("bearer" = [])),
+    request_body(content = EventBody, description = "`title`, `starts_at` and `ends_at` are required"),
+    responses(
+        (status = 201, description = "The event, organized by the caller", body = EventView, headers(("Location" = String, description = "The new event's URL"))),
+    )
+)]
 async fn create(
     user: AuthUser,
     State(state): State<AppState>,
@@ -191,6 +235,19 @@ async fn create(
     ))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/events/{id}",
+    tag = "events",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The event's id (a UUID)")),
+    request_body(content = EventBody, description = "Only the fields sent change"),
+    responses(
+        (status = 200, description = "The event, changed", body = EventView),
+        (status = 403, description = "forbidden: a public event the caller does not organize"),
+        (status = 404, description = "not_found: no such event, or a private event the caller may not see"),
+    )
+)]
 async fn update(
     user: AuthUser,
     State(state): State<AppState>,
@@ -209,6 +266,18 @@ async fn update(
     Ok(Json(EventView::from(&event)))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/events/{id}",
+    tag = "events",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The event's id (a UUID)")),
+    responses(
+        (status = 204, description = "The event is cancelled and removed"),
+        (status = 403, description = "forbidden: a public event the caller does not organize"),
+        (status = 404, description = "not_found: no such event, or a private event the caller may not see"),
+    )
+)]
 async fn cancel(
     user: AuthUser,
     State(state): State<AppState>,

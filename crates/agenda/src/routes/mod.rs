@@ -12,5 +12,14 @@ use crate::state::AppState;
 
 /// Every agenda route, before the common layers of [`platform::http::service_app`].
 pub fn router() -> Router<AppState> {
-    Router::new().merge(events::router())
+    Router::new()
+        .merge(events::router())
+        .merge(crate::openapi::router())
+}
+
+/// Every operation of [`router`], for [`crate::openapi`]; the completeness test holds the two
+/// together.
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    events::Api::openapi()
 }

@@ -24,16 +24,19 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The registration body. The seeds' French field names are accepted too.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RegisterRequest {
     username: String,
     password: String,
     email: Option<String>,
+    /// Also `prénom`.
     #[serde(alias = "prénom", alias = "prenom")]
     first_name: Option<String>,
+    /// Also `nom`.
     #[serde(alias = "nom")]
     last_name: Option<String>,
+    /// Also `adresse`.
     #[serde(alias = "adresse")]
     address: Option<String>,
 }
@@ -51,7 +54,7 @@ impl TryFrom<RegisterRequest> for NewAccount {
 }
 
 /// An account as the API shows it: never a hash, never a profile detail.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AccountView {
     pub id: Uuid,
     pub username: String,
@@ -71,6 +74,21 @@ impl From<Account> for AccountView {
     }
 }
 
+/// The operations of this module, for [`crate::openapi`].
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(register, me))]
+pub(super) struct Api;
+
+#[utoipa::path(
+    post,
+    path = "/auth/register",
+    tag = "auth",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "The account, created (a customer); log in next", body = AccountView, headers(("Location" = String, description = "The new user's profile URL"))),
+        (status = 409, description = "username_taken: the username is already taken"),
+    )
+)]
 async fn register(
     State(state): State<AppState>,
     Json(body): Json<RegisterRequest>,
@@ -84,6 +102,15 @@ async fn register(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/auth/me",
+    tag = "auth",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's account", body = AccountView),
+    )
+)]
 async fn me(State(state): State<AppState>, user: AuthUser) -> Result<Json<AccountView>, AuthError> {
     let account = state
         .storage

@@ -21,4 +21,18 @@ pub fn router() -> Router<AppState> {
         .merge(sessions::router())
         .merge(verify::router())
         .merge(jwks::router())
+        .merge(crate::openapi::router())
+}
+
+/// Every operation of [`router`], for [`crate::openapi`]; the completeness test holds the two
+/// together.
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    let mut doc = accounts::Api::openapi()
+        .merge_from(sessions::Api::openapi())
+        .merge_from(verify::Api::openapi())
+        .merge_from(jwks::Api::openapi());
+    platform::openapi::alias(&mut doc, "/auth/register", "/auth/signup", "signup");
+    platform::openapi::alias(&mut doc, "/auth/verify", "/auth/validate", "validate");
+    doc
 }

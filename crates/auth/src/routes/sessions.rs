@@ -23,26 +23,33 @@ pub fn router() -> Router<AppState> {
         .route("/auth/logout", post(logout))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LoginRequest {
     username: String,
     password: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RefreshRequest {
     refresh_token: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct TokenResponse {
     access_token: String,
     refresh_token: String,
+    #[schema(value_type = String, example = "Bearer")]
     token_type: &'static str,
+    /// Seconds until the access token expires.
     expires_in: u64,
 }
+
+/// The operations of this module, for [`crate::openapi`].
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(login, refresh, logout))]
+pub(super) struct Api;
 
 /// Tokens must not be cached by anything between auth and the client.
 fn token_response(pair: TokenPair) -> impl IntoResponse {
@@ -60,6 +67,17 @@ fn token_response(pair: TokenPair) -> impl IntoResponse {
     )
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "auth",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "An access token and a refresh token (RFC 6749 §5.1)", body = TokenResponse, headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 401, description = "invalid_credentials: the username or password is incorrect"),
+        (status = 429, description = "too_many_attempts: too many failed logins for this account from this address; retry after `Retry-After`"),
+    )
+)]
 async fn login(
     State(state): State<AppState>,
     ClientIp(client_ip): ClientIp,
@@ -69,6 +87,16 @@ async fn login(
     Ok(token_response(pair))
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/refresh",
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new token pair; the refresh token sent is spent", body = TokenResponse, headers(("Cache-Control" = String, description = "`no-store`"))),
+        (status = 401, description = "invalid_refresh_token: unknown, expired, revoked or already used"),
+    )
+)]
 async fn refresh(
     State(state): State<AppState>,
     Json(body): Json<RefreshRequest>,
@@ -77,6 +105,17 @@ async fn refresh(
     Ok(token_response(pair))
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "auth",
+    security(("bearer" = [])),
+    request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "The refresh token is revoked"),
+        (status = 401, description = "missing_token or invalid_token (access token); invalid_refresh_token"),
+    )
+)]
 async fn logout(
     State(state): State<AppState>,
     user: AuthUser,

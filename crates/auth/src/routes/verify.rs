@@ -29,7 +29,7 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct VerifyRequest {
     token: String,
@@ -39,8 +39,28 @@ static X_USER_ID: HeaderName = HeaderName::from_static("x-user-id");
 static X_USER_NAME: HeaderName = HeaderName::from_static("x-user-name");
 static X_USER_ROLE: HeaderName = HeaderName::from_static("x-user-role");
 
+/// The operations of this module, for [`crate::openapi`].
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(verify_body_or_header, forward_auth))]
+pub(super) struct Api;
+
 /// `POST`: the token from a JSON body `{token}` when there is a body, else from the
 /// `Authorization` header.
+#[utoipa::path(
+    post,
+    path = "/auth/verify",
+    tag = "tokens",
+    security((), ("bearer" = [])),
+    request_body(content = Option<VerifyRequest>, description = "The token to check; without a body, the `Authorization` header's is checked"),
+    responses(
+        (status = 200, description = "The token is valid: its claims", body = platform::Claims, headers(
+                ("X-User-Id" = String, description = "The user id"),
+                ("X-User-Name" = String, description = "The username"),
+                ("X-User-Role" = String, description = "`customer` or `admin`"),
+            )),
+        (status = 401, description = "missing_token or invalid_token: why the token is refused"),
+    )
+)]
 async fn verify_body_or_header(
     State(verifier): State<Arc<Verifier>>,
     request: Request,
@@ -70,6 +90,20 @@ async fn verify_body_or_header(
 }
 
 /// `GET`: ForwardAuth, the token from the `Authorization` header only.
+#[utoipa::path(
+    get,
+    path = "/auth/verify",
+    tag = "tokens",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "ForwardAuth: the token is valid; copy the `X-User-*` headers to the request", body = platform::Claims, headers(
+                ("X-User-Id" = String, description = "The user id"),
+                ("X-User-Name" = String, description = "The username"),
+                ("X-User-Role" = String, description = "`customer` or `admin`"),
+            )),
+        (status = 401, description = "missing_token or invalid_token: refuse the request"),
+    )
+)]
 async fn forward_auth(
     State(verifier): State<Arc<Verifier>>,
     request: Request,

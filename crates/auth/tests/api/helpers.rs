@@ -1,7 +1,6 @@
 //! Starting auth for a test, and typed shortcuts for its endpoints.
 
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use std::time::Duration;
@@ -15,6 +14,7 @@ use platform::events::{Bus, Event, Handled, USER_EVENTS, consumer};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
+use test_support::TestDatabase;
 use tokio_util::sync::CancellationToken;
 
 /// A running auth service.
@@ -29,6 +29,8 @@ pub struct TestApp {
     pub bus: MemoryBus,
     /// Every event seen on `user-events` (shared by siblings).
     observed: Arc<Mutex<Vec<Event>>>,
+    /// The database (shared by siblings), dropped after the service stops.
+    database: Arc<TestDatabase>,
     dir: Arc<TempDir>,
 }
 
@@ -52,7 +54,8 @@ pub struct Session {
 
 pub const PASSWORD: &str = "correct horse battery";
 
-/// Auth with the default configuration, embedded mode, over a fresh database.
+/// Auth with the default configuration, embedded mode, over a fresh database (SQLite, or
+/// PostgreSQL when `MICROSHOP_TEST_DATABASE=postgres`).
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -69,7 +72,11 @@ pub async fn try_spawn_distributed(configure: impl FnOnce(&mut Config)) -> anyho
 
 async fn try_spawn(embedded: bool, configure: impl FnOnce(&mut Config)) -> anyhow::Result<TestApp> {
     let dir = Arc::new(tempfile::tempdir().expect("a temporary directory"));
-    let mut config = Config::default();
+    let database = Arc::new(TestDatabase::create("auth", dir.path()).await);
+    let mut config = Config {
+        database_url: database.config_url(),
+        ..Config::default()
+    };
     configure(&mut config);
     let env = Env {
         data_dir: dir.path().to_path_buf(),
@@ -87,12 +94,13 @@ async fn try_spawn(embedded: bool, configure: impl FnOnce(&mut Config)) -> anyho
     });
     // Lives as long as the bus: siblings share both.
     bus.consume(USER_EVENTS, OBSERVER, observer, CancellationToken::new());
-    start(config, env, dir, wiring, bus, observed).await
+    start(config, env, database, dir, wiring, bus, observed).await
 }
 
 async fn start(
     config: Config,
     env: Env,
+    database: Arc<TestDatabase>,
     dir: Arc<TempDir>,
     wiring: Wiring,
     bus: MemoryBus,
@@ -113,6 +121,7 @@ async fn start(
         wiring,
         bus,
         observed,
+        database,
         dir,
     })
 }
@@ -148,6 +157,7 @@ impl TestApp {
         start(
             config,
             env,
+            self.database.clone(),
             self.dir.clone(),
             wiring,
             self.bus.clone(),
@@ -184,15 +194,9 @@ impl TestApp {
             .collect()
     }
 
-    pub fn database_path(&self) -> PathBuf {
-        self.env.data_dir.join("auth.db")
-    }
-
     /// A direct connection to the service's database, for checks the API cannot show.
-    pub async fn db(&self) -> sqlx::SqlitePool {
-        sqlx::SqlitePool::connect(&format!("sqlite://{}", self.database_path().display()))
-            .await
-            .unwrap()
+    pub async fn db(&self) -> sqlx::AnyPool {
+        self.database.connect().await
     }
 
     pub async fn post_json(&self, path: &str, body: &Value) -> Response {

@@ -37,7 +37,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A car as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CarView {
     pub id: Uuid,
     pub brand: String,
@@ -68,7 +68,7 @@ impl From<Car> for CarView {
 }
 
 /// One page of `GET /cars`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CarsPage {
     pub items: Vec<CarView>,
     /// Cars matching the filters in all (the caller's own for a customer), for page counts.
@@ -77,18 +77,23 @@ pub struct CarsPage {
     pub offset: i64,
 }
 
-/// `POST` and `PUT`: the four details, all required. Each value is checked as it is read, so
+/// `POST` and `PUT`: the four details, all required (French names `marque`, `modèle`,
+/// `année`, `couleur` are accepted too). Each value is checked as it is read, so
 /// an error names the key the client sent (`année` or `year`).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CarBody {
     #[serde(alias = "marque")]
+    #[schema(value_type = String)]
     brand: Brand,
     #[serde(alias = "modèle", alias = "modele")]
+    #[schema(value_type = String)]
     model: Model,
     #[serde(alias = "année", alias = "annee")]
+    #[schema(value_type = i64)]
     year: Year,
     #[serde(alias = "couleur")]
+    #[schema(value_type = String)]
     color: Color,
 }
 
@@ -105,10 +110,11 @@ impl From<CarBody> for CarDetails {
 
 /// `PATCH`: only the fields sent change. Every field of a car is required, so `null` is
 /// refused rather than read as "keep".
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchBody {
     #[serde(default, deserialize_with = "not_null", alias = "marque")]
+    #[schema(value_type = Option<String>)]
     brand: Option<Brand>,
     #[serde(
         default,
@@ -116,6 +122,7 @@ struct PatchBody {
         alias = "modèle",
         alias = "modele"
     )]
+    #[schema(value_type = Option<String>)]
     model: Option<Model>,
     #[serde(
         default,
@@ -123,8 +130,10 @@ struct PatchBody {
         alias = "année",
         alias = "annee"
     )]
+    #[schema(value_type = Option<i64>)]
     year: Option<Year>,
     #[serde(default, deserialize_with = "not_null", alias = "couleur")]
+    #[schema(value_type = Option<String>)]
     color: Option<Color>,
 }
 
@@ -177,11 +186,36 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
     }
 }
 
+/// The operations of this module, for [`crate::openapi`].
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, read, replace, patch, delete))]
+pub(super) struct Api;
+
 /// The id in the path; a string that is no id is the same 404 as an unknown id.
 fn car_id(raw: &str) -> Result<Uuid, CarsError> {
     Uuid::parse_str(raw).map_err(|_| CarsError::NotFound)
 }
 
+#[utoipa::path(
+    get,
+    path = "/cars",
+    tag = "cars",
+    security(("bearer" = [])),
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size"),
+        ("offset" = Option<i64>, Query, description = "Cars to skip"),
+        ("brand" = Option<String>, Query, description = "Only this brand (also `marque`)"),
+        ("model" = Option<String>, Query, description = "Only this model (also `modèle`)"),
+        ("year" = Option<i64>, Query, description = "Only this year (also `année`)"),
+        ("color" = Option<String>, Query, description = "Only this color (also `couleur`)"),
+        ("sort" = Option<String>, Query, description = "Comma-separated keys among brand, model, year, color, created_at; `-` for descending (`brand,-year`)"),
+    ),
+    responses(
+        (status = 200, description = "The caller's cars (every car for an admin), one page", body = CarsPage),
+        (status = 400, description = "malformed_query: the query string cannot be read"),
+        (status = 422, description = "validation_failed: a filter or paging value is invalid"),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -203,6 +237,16 @@ async fn list(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/cars",
+    tag = "cars",
+    security(("bearer" = [])),
+    request_body = CarBody,
+    responses(
+        (status = 201, description = "The car, created and owned by the caller", body = CarView, headers(("Location" = String, description = "The new car's URL"))),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -217,6 +261,17 @@ async fn create(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/cars/{id}",
+    tag = "cars",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The car's id (a UUID)")),
+    responses(
+        (status = 200, description = "The car", body = CarView),
+        (status = 404, description = "not_found: no such car, or another user's"),
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     user: AuthUser,
@@ -244,6 +299,18 @@ async fn change(
     Ok(Json(car.into()))
 }
 
+#[utoipa::path(
+    put,
+    path = "/cars/{id}",
+    tag = "cars",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The car's id (a UUID)")),
+    request_body = CarBody,
+    responses(
+        (status = 200, description = "The car, replaced", body = CarView),
+        (status = 404, description = "not_found: no such car, or another user's"),
+    )
+)]
 async fn replace(
     State(state): State<AppState>,
     user: AuthUser,
@@ -253,6 +320,18 @@ async fn replace(
     change(&state, &user, &id, CarDetails::from(body).into()).await
 }
 
+#[utoipa::path(
+    patch,
+    path = "/cars/{id}",
+    tag = "cars",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The car's id (a UUID)")),
+    request_body = PatchBody,
+    responses(
+        (status = 200, description = "The car, with the fields sent changed", body = CarView),
+        (status = 404, description = "not_found: no such car, or another user's"),
+    )
+)]
 async fn patch(
     State(state): State<AppState>,
     user: AuthUser,
@@ -262,6 +341,17 @@ async fn patch(
     change(&state, &user, &id, body.into()).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/cars/{id}",
+    tag = "cars",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The car's id (a UUID)")),
+    responses(
+        (status = 204, description = "The car is gone"),
+        (status = 404, description = "not_found: no such car, or another user's"),
+    )
+)]
 async fn delete(
     State(state): State<AppState>,
     user: AuthUser,

@@ -14,5 +14,14 @@ pub use cars::{CarView, CarsPage};
 
 /// Every cars route, before the common layers of [`platform::http::service_app`].
 pub fn router() -> Router<AppState> {
-    Router::new().merge(cars::router())
+    Router::new()
+        .merge(cars::router())
+        .merge(crate::openapi::router())
+}
+
+/// Every operation of [`router`], for [`crate::openapi`]; the completeness test holds the two
+/// together.
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    cars::Api::openapi()
 }

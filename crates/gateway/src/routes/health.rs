@@ -6,6 +6,10 @@
 //! the gateway is sending it nothing, whatever its readiness probe says); a service is `up` when
 //! all its instances serve, `degraded` when some do, `down` when none does.
 //!
+//! It also says which rate limiter is in use (see [`crate::ratelimit`]): Redis, shared by every
+//! gateway instance, or this instance's own, with the reason when Redis should be used but
+//! cannot. Falling back is degraded service, not failure, so it never changes the status code.
+//!
 //! It is deliberately separate from the gateway's `/health/ready`, which says only whether the
 //! gateway itself can serve: an orchestrator must not pull the gateway out of rotation because
 //! one service behind it is down.
@@ -13,10 +17,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 use http::{StatusCode, Uri};
 use http_body_util::{BodyExt, Limited};
 use platform::resilience::BreakerState;
@@ -24,6 +28,7 @@ use serde_json::{Value, json};
 
 use crate::limit::CappedBody;
 use crate::proxy::HttpClient;
+use crate::ratelimit::RateLimits;
 use crate::upstreams::{Balancer, Instance};
 
 /// How long one instance's readiness probe may take; the probes run concurrently, so this
@@ -40,7 +45,10 @@ pub(crate) struct HealthState {
     pub(crate) started: Instant,
 }
 
-pub(crate) async fn aggregate(State(state): State<Arc<HealthState>>) -> impl IntoResponse {
+pub(crate) async fn aggregate(
+    State(state): State<Arc<HealthState>>,
+    limits: Option<Extension<Option<Arc<RateLimits>>>>,
+) -> impl IntoResponse {
     let probes = state.services.iter().flat_map(|(service, balancer)| {
         let client = &state.client;
         balancer.members().iter().map(move |member| async move {
@@ -91,6 +99,10 @@ pub(crate) async fn aggregate(State(state): State<Arc<HealthState>>) -> impl Int
             "uptime_seconds": state.started.elapsed().as_secs(),
         },
         "upstreams": Value::Object(upstreams),
+        "rate_limits": match limits {
+            Some(Extension(Some(limits))) => limits.report(),
+            _ => json!({"backend": "none", "status": "off"}),
+        },
     });
     let status = if all_up {
         StatusCode::OK

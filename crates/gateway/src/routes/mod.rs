@@ -69,10 +69,10 @@ pub(crate) const ROUTES: &[Route] = &[
 ];
 
 /// The auth service's key set, at the well-known path rather than under `/auth`.
-const JWKS_PATH: &str = "/.well-known/jwks.json";
+pub(crate) const JWKS_PATH: &str = "/.well-known/jwks.json";
 
 /// The seeds' short paths, rewritten to auth's: (method, path, upstream path).
-const ALIASES: &[(Method, &str, &str)] = &[
+pub(crate) const ALIASES: &[(Method, &str, &str)] = &[
     (Method::POST, "/signup", "/auth/signup"),
     (Method::POST, "/login", "/auth/login"),
     (Method::GET, "/me", "/auth/me"),
@@ -102,7 +102,7 @@ pub(crate) fn own_routes(balancers: &Balancers, health_client: HttpClient) -> Ro
         started: Instant::now(),
     });
     Router::new()
-        .route("/", get(home::page))
+        .merge(home::router())
         .route("/health", get(health::aggregate).with_state(health))
 }
 

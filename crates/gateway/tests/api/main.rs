@@ -6,5 +6,7 @@ mod failures;
 mod health;
 mod limits;
 mod proxying;
+mod rate_limits;
 mod support;
 mod tokens;
+mod web;

@@ -39,6 +39,7 @@ pub fn big_body_byte(index: usize) -> u8 {
 }
 
 /// An Ed25519 signing key, its public half as a JWKS, and token minting.
+#[derive(Clone)]
 pub struct TestKeys {
     pub kid: String,
     pkcs8: Vec<u8>,
@@ -396,6 +397,8 @@ pub struct TestGateway {
 pub struct GatewaySetup {
     pub config: Config,
     pub upstreams: Upstreams,
+    /// The signing keys the gateway trusts; fresh ones unless a test shares them.
+    pub keys: Option<TestKeys>,
 }
 
 impl GatewaySetup {
@@ -403,7 +406,32 @@ impl GatewaySetup {
         Self {
             config: Config::default(),
             upstreams: Upstreams::new(),
+            keys: None,
         }
+    }
+
+    /// Trusts `keys`, so several gateways accept the same tokens.
+    pub fn keys(mut self, keys: &TestKeys) -> Self {
+        self.keys = Some(keys.clone());
+        self
+    }
+
+    /// `per_ip` and `per_user` requests per second (0 turns a limit off), with bursts of
+    /// `burst_secs` seconds' worth.
+    pub fn rate_limits(mut self, per_ip: u32, per_user: u32, burst_secs: u32) -> Self {
+        self.config.rate_limit_per_ip = per_ip;
+        self.config.rate_limit_per_user = per_user;
+        self.config.rate_limit_burst_secs = burst_secs;
+        self
+    }
+
+    /// Shares the rate limits through the Redis at `url`, under keys starting with `prefix`.
+    pub fn redis(mut self, url: &str, prefix: &str) -> Self {
+        self.config.redis_url = Some(url.parse().unwrap());
+        self.config.redis_prefix = prefix.to_owned();
+        // Generous: a loaded test machine must not turn a shared check into a local one.
+        self.config.redis_timeout_ms = 1000;
+        self
     }
 
     /// Every known service answered by the same instances.
@@ -435,7 +463,7 @@ impl GatewaySetup {
     }
 
     pub async fn start(self) -> TestGateway {
-        let keys = TestKeys::generate("test-key");
+        let keys = self.keys.unwrap_or_else(|| TestKeys::generate("test-key"));
         let verifier = Arc::new(Verifier::new(DEFAULT_ISSUER, StaticKeys(keys.jwks())));
         let app = gateway::app(&self.config, self.upstreams, verifier).unwrap();
         let listener = platform::server::bind("127.0.0.1", 0).await.unwrap();

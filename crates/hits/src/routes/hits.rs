@@ -16,7 +16,7 @@ use crate::error::HitsError;
 use crate::state::AppState;
 
 /// The answer to a visit: `{"hits": n, "message": "Hello World! I have been seen n times."}`.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct HitsView {
     pub hits: u64,
     pub message: String,
@@ -35,6 +35,23 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/hits", get(visit))
 }
 
+/// The operations of this module, for [`crate::openapi`].
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(visit))]
+pub(super) struct Api;
+
+/// Counts a visit.
+#[utoipa::path(
+    get,
+    path = "/hits",
+    tag = "hits",
+    responses(
+        (status = 200, description = "The visit, counted", body = HitsView,
+            headers(("Cache-Control" = String, description = "`no-store`: every call is a visit"))),
+        (status = 503, description = "counter_unavailable: the counter cannot be reached; retry after `Retry-After` seconds",
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    )
+)]
 async fn visit(State(state): State<AppState>) -> Result<impl IntoResponse, HitsError> {
     let hits = state.counter.increment().await?;
     Ok((

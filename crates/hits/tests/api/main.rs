@@ -35,6 +35,5 @@ macro_rules! on_every_backend {
 
 mod counting;
 mod helpers;
-mod proxy;
 mod redis_outages;
 mod requests;

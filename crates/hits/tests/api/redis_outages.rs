@@ -3,7 +3,7 @@
 //! connection, and resumes counting where Redis left off.
 //!
 //! The unreachable-Redis tests point at a closed port and always run; the others put a
-//! [`RedisProxy`] in front of the test Redis (`MICROSHOP_TEST_REDIS_URL`) and take it down and
+//! [`TcpProxy`] in front of the test Redis (`MICROSHOP_TEST_REDIS_URL`) and take it down and
 //! back up.
 
 use std::time::{Duration, Instant};
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use reqwest::{StatusCode, header};
 
 use crate::helpers::{RedisKey, TestApp, assert_problem, closed_port_url, spawn_on_redis};
-use crate::proxy::RedisProxy;
+use test_support::proxy::TcpProxy;
 
 /// The longest a visit may take to be refused when Redis is down: the retry budget (2 s) and
 /// some slack for a loaded machine.
@@ -79,7 +79,7 @@ async fn counting_resumes_where_it_was_when_redis_comes_back() {
     ) else {
         return;
     };
-    let proxy = RedisProxy::start(&redis).await;
+    let proxy = TcpProxy::for_redis(&redis).await;
     let app = spawn_on_redis(proxy.url(), RedisKey::new(&redis)).await;
     app.visit().await;
     assert_eq!(app.visit().await.hits, 2);
@@ -106,7 +106,7 @@ async fn hits_started_while_redis_was_down_counts_once_redis_is_up() {
     ) else {
         return;
     };
-    let proxy = RedisProxy::start(&redis).await;
+    let proxy = TcpProxy::for_redis(&redis).await;
     proxy.go_down().await;
     let app = spawn_on_redis(proxy.url(), RedisKey::new(&redis)).await;
     assert_visit_refused(&app).await;
@@ -123,7 +123,7 @@ async fn a_dropped_redis_connection_is_retried_and_the_visit_counted() {
     ) else {
         return;
     };
-    let proxy = RedisProxy::start(&redis).await;
+    let proxy = TcpProxy::for_redis(&redis).await;
     let app = spawn_on_redis(proxy.url(), RedisKey::new(&redis)).await;
     assert_eq!(app.visit().await.hits, 1);
 

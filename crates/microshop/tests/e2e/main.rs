@@ -4,6 +4,8 @@
 //! `stack` starts every service in-process on free ports and drives it over HTTP like a client.
 
 mod binary;
+mod deploy;
+mod openapi;
 mod shop;
 mod side;
 mod stack;

@@ -1,14 +1,14 @@
 //! A notification: one order event for the order's owner, or one agenda event for its
 //! organizer, in words.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{AgendaEvent, OrderEvent};
 
 /// One entry of a user's inbox, as the API and the stream show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Notification {
     /// UUIDv7 minted when the event is processed: ids sort in creation order, which is what
     /// the stream's `Last-Event-ID` replay relies on.

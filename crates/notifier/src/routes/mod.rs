@@ -11,5 +11,14 @@ use crate::state::AppState;
 
 /// Every notifier route, before the common layers of [`platform::http::service_app`].
 pub fn router() -> Router<AppState> {
-    Router::new().merge(notifications::router())
+    Router::new()
+        .merge(notifications::router())
+        .merge(crate::openapi::router())
+}
+
+/// Every operation of [`router`], for [`crate::openapi`]; the completeness test holds the two
+/// together.
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    notifications::Api::openapi()
 }

@@ -44,7 +44,7 @@ struct ListQuery {
 }
 
 /// One page of the caller's inbox.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 struct InboxView {
     items: Vec<Notification>,
     /// Notifications in the whole inbox.
@@ -53,6 +53,21 @@ struct InboxView {
     offset: u32,
 }
 
+#[utoipa::path(
+    get,
+    path = "/notifications",
+    tag = "notifications",
+    security(("bearer" = [])),
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size"),
+        ("offset" = Option<i64>, Query, description = "Notifications to skip"),
+    ),
+    responses(
+        (status = 200, description = "The caller's inbox, newest first, one page", body = InboxView),
+        (status = 400, description = "invalid_query: the query string cannot be read"),
+        (status = 422, description = "validation_failed: a paging value is invalid"),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -74,6 +89,21 @@ struct StreamQuery {
     since: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/notifications/stream",
+    tag = "notifications",
+    security(("bearer" = [])),
+    params(
+        ("since" = Option<String>, Query, description = "Replay the notifications after this id first"),
+        ("Last-Event-ID" = Option<String>, Header, description = "Sent by a reconnecting EventSource; wins over `since`"),
+    ),
+    responses(
+        (status = 200, description = "Server-Sent Events: `notification` events (data: a Notification, id: its id) and `lagged` ones (data: `{missed, detail}`) telling the client to reload its inbox", content_type = "text/event-stream", body = String),
+        (status = 400, description = "invalid_query: the query string cannot be read"),
+        (status = 422, description = "validation_failed: `since` is not a notification id"),
+    )
+)]
 async fn stream(
     State(state): State<AppState>,
     user: AuthUser,
@@ -136,6 +166,17 @@ fn sse_event(item: &Item) -> Result<SseEvent, axum::Error> {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/notifications/{id}/read",
+    tag = "notifications",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The notification's id (a UUID)")),
+    responses(
+        (status = 200, description = "The notification, read", body = Notification),
+        (status = 404, description = "notification_not_found: no such notification in the caller's inbox"),
+    )
+)]
 async fn mark_read(
     State(state): State<AppState>,
     user: AuthUser,
@@ -152,6 +193,11 @@ async fn mark_read(
         .map(Json)
         .ok_or(NotifierError::NotFound)
 }
+
+/// The operations of this module, for [`crate::openapi`].
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, stream, mark_read))]
+pub(super) struct Api;
 
 fn bad_query(rejection: QueryRejection) -> NotifierError {
     Problem::bad_request("invalid_query", rejection.body_text()).into()

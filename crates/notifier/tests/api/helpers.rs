@@ -13,7 +13,7 @@ use platform::events::{Bus, Event, ORDER_EVENTS};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use test_support::{TestKeys, TestUser};
+use test_support::{TestDatabase, TestKeys, TestUser};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -24,8 +24,10 @@ pub struct TestApp {
     pub bus: MemoryBus,
     pub keys: TestKeys,
     pub config: Config,
-    dir: Arc<TempDir>,
     shutdown: CancellationToken,
+    /// Shared by restarts, dropped after the service stops.
+    database: Arc<TestDatabase>,
+    dir: Arc<TempDir>,
 }
 
 impl Drop for TestApp {
@@ -34,20 +36,30 @@ impl Drop for TestApp {
     }
 }
 
-/// The notifier with the default configuration, over a fresh database.
+/// The notifier with the default configuration, over a fresh database (SQLite, or PostgreSQL
+/// when `MICROSHOP_TEST_DATABASE=postgres`).
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
 /// The notifier with a configuration adjusted by `configure`.
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
-    let mut config = Config::default();
-    configure(&mut config);
     let dir = Arc::new(tempfile::tempdir().expect("a temporary directory"));
-    start(config, dir, TestKeys::new()).await
+    let database = Arc::new(TestDatabase::create(notifier::SERVICE, dir.path()).await);
+    let mut config = Config {
+        database_url: database.config_url(),
+        ..Config::default()
+    };
+    configure(&mut config);
+    start(config, database, dir, TestKeys::new()).await
 }
 
-async fn start(config: Config, dir: Arc<TempDir>, keys: TestKeys) -> TestApp {
+async fn start(
+    config: Config,
+    database: Arc<TestDatabase>,
+    dir: Arc<TempDir>,
+    keys: TestKeys,
+) -> TestApp {
     let (wiring, bus) = test_support::wiring(&keys);
     let env = ServiceEnv {
         data_dir: dir.path().to_path_buf(),
@@ -65,8 +77,9 @@ async fn start(config: Config, dir: Arc<TempDir>, keys: TestKeys) -> TestApp {
         bus,
         keys,
         config,
-        dir,
         shutdown,
+        database,
+        dir,
     }
 }
 
@@ -78,9 +91,14 @@ impl TestApp {
     /// The same service restarted over the same database (a fresh bus, the same keys).
     pub async fn restart(self) -> TestApp {
         self.shutdown.cancel();
-        let (config, dir, keys) = (self.config.clone(), self.dir.clone(), self.keys.clone());
+        let (config, database, dir, keys) = (
+            self.config.clone(),
+            self.database.clone(),
+            self.dir.clone(),
+            self.keys.clone(),
+        );
         drop(self);
-        start(config, dir, keys).await
+        start(config, database, dir, keys).await
     }
 
     pub fn user(&self, username: &str) -> TestUser {

@@ -18,6 +18,20 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/health/breakers", get(breakers))
 }
 
+/// The operations of this module, for [`crate::openapi`].
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(breakers))]
+pub(super) struct Api;
+
+#[utoipa::path(
+    get,
+    path = "/health/breakers",
+    tag = "operations",
+    responses(
+        (status = 200, description = "Each upstream's circuit breaker: `closed`, `open` or `half_open`", body = serde_json::Value,
+            example = json!({"service": "orders", "breakers": {"payments": "closed", "products": "closed", "users": "closed"}})),
+    )
+)]
 async fn breakers(State(state): State<AppState>) -> Json<Value> {
     let states: Map<String, Value> = state
         .upstreams

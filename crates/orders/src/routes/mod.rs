@@ -15,4 +15,12 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(orders::router())
         .merge(health::router())
+        .merge(crate::openapi::router())
+}
+
+/// Every operation of [`router`], for [`crate::openapi`]; the completeness test holds the two
+/// together.
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    orders::Api::openapi().merge_from(health::Api::openapi())
 }

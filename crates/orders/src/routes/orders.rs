@@ -46,7 +46,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// `POST /orders`. The seed's `adresse_livraison` is accepted for `shipping_address`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateOrderRequest {
     items: Option<Vec<LineRequest>>,
@@ -55,23 +55,30 @@ struct CreateOrderRequest {
     /// A client-sent total is ignored: the total comes from products' prices.
     #[serde(alias = "prix_total")]
     #[allow(dead_code)]
+    #[schema(value_type = Option<serde_json::Value>)]
     total_cents: Option<IgnoredAny>,
 }
 
 /// One requested line. A client echoing what the catalogue showed (name, prices) is not refused,
 /// but none of it is read: prices come from products, never from the client.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 struct LineRequest {
     product_id: Option<i64>,
     quantity: Option<i64>,
+    #[schema(value_type = Option<serde_json::Value>)]
     name: Option<IgnoredAny>,
+    #[schema(value_type = Option<serde_json::Value>)]
     unit_price_cents: Option<IgnoredAny>,
+    #[schema(value_type = Option<serde_json::Value>)]
     price_cents: Option<IgnoredAny>,
     #[serde(alias = "prix")]
+    #[schema(value_type = Option<serde_json::Value>)]
     price: Option<IgnoredAny>,
+    #[schema(value_type = Option<serde_json::Value>)]
     line_total_cents: Option<IgnoredAny>,
+    #[schema(value_type = Option<serde_json::Value>)]
     total_price: Option<IgnoredAny>,
 }
 
@@ -96,7 +103,7 @@ impl TryFrom<CreateOrderRequest> for NewOrder {
 }
 
 /// `PATCH /orders/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateRequest {
     status: String,
@@ -109,6 +116,22 @@ struct PageQuery {
     offset: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/orders",
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes the request safe to retry: a repeat gets the first answer with `Idempotent-Replayed: true`")),
+    request_body(content = CreateOrderRequest, description = "`items` is required; prices come from the catalogue, never from the client"),
+    responses(
+        (status = 201, description = "The order, placed, stock reserved and paid", body = OrderView, headers(("Location" = String, description = "The new order's URL"))),
+        (status = 200, description = "An idempotent repeat whose first answer was the order as it stands", body = OrderView),
+        (status = 402, description = "payment_declined: the bank declined; the order (in `order`, `order_id`) is `payment_failed` and its stock released"),
+        (status = 503, description = "payment_unavailable: the bank cannot be reached; the order (in `order`) awaits payment, retry with POST /orders/{id}/payment after `Retry-After`; or service_unavailable: products cannot be reached"),
+        (status = 409, description = "insufficient_stock (`product_id`); or request_in_progress: the same Idempotency-Key is still being served"),
+        (status = 422, description = "validation_failed, unknown_product (`product_id`) or idempotency_key_reused: the key was used with another body"),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -123,6 +146,11 @@ async fn create(
     };
     place_once(&state, &user, &key, &request).await
 }
+
+/// The operations of this module, for [`crate::openapi`].
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, create, show, update, cancel, pay))]
+pub(super) struct Api;
 
 fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ValidationError> {
     let Some(value) = headers.get("idempotency-key") else {
@@ -287,6 +315,21 @@ fn outcome_response(outcome: PaymentOutcome, paid_status: StatusCode) -> Respons
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/orders",
+    tag = "orders",
+    security(("bearer" = [])),
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size"),
+        ("offset" = Option<i64>, Query, description = "Orders to skip"),
+    ),
+    responses(
+        (status = 200, description = "The caller's orders (every order for an admin), one page", body = OrdersPage),
+        (status = 400, description = "malformed_query: the query string cannot be read"),
+        (status = 422, description = "validation_failed: a paging value is invalid"),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -323,6 +366,17 @@ async fn visible_order(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/orders/{id}",
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The order's id (a UUID)")),
+    responses(
+        (status = 200, description = "The order with its lines", body = OrderView),
+        (status = 404, description = "not_found: no such order, or another user's"),
+    )
+)]
 async fn show(
     State(state): State<AppState>,
     user: AuthUser,
@@ -333,6 +387,20 @@ async fn show(
 }
 
 /// Admin only (403 for a customer, before the body is even read).
+#[utoipa::path(
+    patch,
+    path = "/orders/{id}",
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The order's id (a UUID)")),
+    request_body(content = UpdateRequest, description = "The new status: awaiting_payment, paid, payment_failed, cancelled, shipped or delivered"),
+    responses(
+        (status = 200, description = "The order, in its new status", body = OrderView),
+        (status = 403, description = "forbidden: only admins set a status"),
+        (status = 404, description = "not_found: no such order, or another user's"),
+        (status = 409, description = "illegal_transition: the order cannot go from its status to that one (`order_status`)"),
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     user: AuthUser,
@@ -353,6 +421,18 @@ async fn update(
 }
 
 /// Cancels: 204, also for an order already cancelled (a retried DELETE is harmless).
+#[utoipa::path(
+    delete,
+    path = "/orders/{id}",
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The order's id (a UUID)")),
+    responses(
+        (status = 204, description = "The order is cancelled (also when it already was)"),
+        (status = 404, description = "not_found: no such order, or another user's"),
+        (status = 409, description = "illegal_transition: the order can no longer be cancelled (`order_status`)"),
+    )
+)]
 async fn cancel(
     State(state): State<AppState>,
     user: AuthUser,
@@ -369,6 +449,20 @@ async fn cancel(
 }
 
 /// Retries the charge of an order awaiting payment (owner or admin).
+#[utoipa::path(
+    post,
+    path = "/orders/{id}/payment",
+    tag = "orders",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The order's id (a UUID)")),
+    responses(
+        (status = 200, description = "The order, paid", body = OrderView),
+        (status = 404, description = "not_found: no such order, or another user's"),
+        (status = 402, description = "payment_declined: the bank declined; the order (in `order`, `order_id`) is `payment_failed` and its stock released"),
+        (status = 503, description = "payment_unavailable: the bank cannot be reached; the order (in `order`) awaits payment, retry with POST /orders/{id}/payment after `Retry-After`; or service_unavailable: products cannot be reached"),
+        (status = 409, description = "not_awaiting_payment: the order is not awaiting payment (`order_status`)"),
+    )
+)]
 async fn pay(
     State(state): State<AppState>,
     user: AuthUser,

@@ -2,10 +2,12 @@
 //! test needs profiles) beside it, and typed shortcuts for their endpoints.
 //!
 //! Every service of a test gets the same wiring, as in embedded mode: one in-process bus, one
-//! verifier trusting the test's keys, one internal token, each over its own fresh SQLite file
-//! in the test's temporary directory. A consumer group `test` records everything published on
+//! verifier trusting the test's keys, one internal token, each over its own fresh database: a
+//! SQLite file in the test's temporary directory, or a PostgreSQL database of its own when
+//! `MICROSHOP_TEST_DATABASE=postgres`. A consumer group `test` records everything published on
 //! `order-events`, so tests can check the events.
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -14,7 +16,7 @@ use platform::{ServiceEnv, Wiring};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use test_support::{TestKeys, TestUser};
+use test_support::{TestDatabase, TestKeys, TestUser};
 use tokio_util::sync::CancellationToken;
 
 /// What a test may change before the stack starts.
@@ -52,8 +54,10 @@ pub struct Stack {
     /// The services' shared secret, to call internal routes as orders does.
     pub internal_token: platform::auth::InternalToken,
     events: Arc<Mutex<Vec<Event>>>,
-    dir: TempDir,
     shutdown: CancellationToken,
+    /// Each service's database by service name, dropped after the services stop.
+    databases: HashMap<&'static str, TestDatabase>,
+    _dir: TempDir,
 }
 
 impl Drop for Stack {
@@ -100,6 +104,13 @@ pub async fn spawn_with(options: Options) -> Stack {
     let payments = url(&payments_listener);
     let users = users_listener.as_ref().map(url);
     let orders = url(&orders_listener);
+    let mut databases = HashMap::new();
+    for service in ["products", "payments", "users", "orders"] {
+        if service != "users" || options.with_users {
+            databases.insert(service, TestDatabase::create(service, dir.path()).await);
+        }
+    }
+    let database_url = |service: &str| databases[service].config_url();
     wiring.urls.products = if options.products_down {
         closed_port_url().await
     } else {
@@ -126,6 +137,7 @@ pub async fn spawn_with(options: Options) -> Stack {
 
     let products_config = products::Config {
         seed_catalogue: false,
+        database_url: database_url("products"),
         ..products::Config::default()
     };
     serve(
@@ -138,6 +150,7 @@ pub async fn spawn_with(options: Options) -> Stack {
     );
     let payments_config = payments::Config {
         decline_rate: options.decline_rate.to_string().parse().unwrap(),
+        database_url: database_url("payments"),
         ..payments::Config::default()
     };
     serve(
@@ -152,15 +165,23 @@ pub async fn spawn_with(options: Options) -> Stack {
         serve(
             "users",
             listener,
-            users::app(&users::Config::default(), &env, &wiring)
-                .await
-                .unwrap(),
+            users::app(
+                &users::Config {
+                    database_url: database_url("users"),
+                    ..users::Config::default()
+                },
+                &env,
+                &wiring,
+            )
+            .await
+            .unwrap(),
             &wiring,
         );
     }
     let mut orders_config = orders::Config {
         // Fast sweeps, so expiry and retried calls show up within a test.
         sweep_interval_ms: 100,
+        database_url: database_url("orders"),
         ..orders::Config::default()
     };
     (options.configure)(&mut orders_config);
@@ -181,8 +202,9 @@ pub async fn spawn_with(options: Options) -> Stack {
         internal_token: wiring.internal_token.clone(),
         keys,
         events,
-        dir,
         shutdown,
+        databases,
+        _dir: dir,
     }
 }
 
@@ -306,7 +328,7 @@ impl Stack {
     pub async fn payments_of(&self, order_id: &str) -> Vec<(String, i64)> {
         let db = self.db("payments").await;
         let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT status, amount_cents FROM payments WHERE order_id = ?")
+            sqlx::query_as("SELECT status, amount_cents FROM payments WHERE order_id = $1")
                 .bind(order_id)
                 .fetch_all(&db)
                 .await
@@ -316,11 +338,12 @@ impl Stack {
     }
 
     /// A service's database, for checks its API cannot show.
-    pub async fn db(&self, service: &str) -> sqlx::SqlitePool {
-        let path = self.dir.path().join(format!("{service}.db"));
-        sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+    pub async fn db(&self, service: &str) -> sqlx::AnyPool {
+        self.databases
+            .get(service)
+            .unwrap_or_else(|| panic!("the stack runs no {service}"))
+            .connect()
             .await
-            .unwrap()
     }
 
     /// Reserves stock at products directly, as orders would for `order_id`.

@@ -35,13 +35,14 @@ impl FromRequestParts<AppState> for Admin {
 }
 
 /// The chaos settings as the API shows and takes them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChaosView {
     /// Share of charges declined, 0.0 to 1.0.
     pub decline_rate: f64,
     /// Milliseconds added before every payment answer, 0 to 60000.
     pub latency_ms: u64,
     /// `none`, `error` or `hang`.
+    #[schema(value_type = String)]
     pub outage: &'static str,
 }
 
@@ -56,7 +57,7 @@ impl From<ChaosSettings> for ChaosView {
 }
 
 /// `PUT`: every setting is required.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReplaceChaos {
     decline_rate: f64,
@@ -77,7 +78,7 @@ impl TryFrom<ReplaceChaos> for ChaosSettings {
 }
 
 /// `PATCH`: absent settings keep their value.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateChaos {
     decline_rate: Option<f64>,
@@ -104,10 +105,36 @@ impl TryFrom<UpdateChaos> for ChaosChange {
     }
 }
 
+/// The operations of this module, for [`crate::openapi`].
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(show, replace, update))]
+pub(super) struct Api;
+
+#[utoipa::path(
+    get,
+    path = "/payments/chaos",
+    tag = "payments",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "This instance's chaos settings", body = ChaosView),
+        (status = 403, description = "forbidden: the caller is not an admin"),
+    )
+)]
 async fn show(State(state): State<AppState>, _admin: Admin) -> Json<ChaosView> {
     Json(state.chaos.settings().into())
 }
 
+#[utoipa::path(
+    put,
+    path = "/payments/chaos",
+    tag = "payments",
+    security(("bearer" = [])),
+    request_body(content = ReplaceChaos, description = "Every setting"),
+    responses(
+        (status = 200, description = "The settings, replaced", body = ChaosView),
+        (status = 403, description = "forbidden: the caller is not an admin"),
+    )
+)]
 async fn replace(
     State(state): State<AppState>,
     _admin: Admin,
@@ -117,6 +144,17 @@ async fn replace(
     Ok(Json(state.chaos.set(settings).into()))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/payments/chaos",
+    tag = "payments",
+    security(("bearer" = [])),
+    request_body(content = UpdateChaos, description = "Only the settings sent change"),
+    responses(
+        (status = 200, description = "The settings, changed", body = ChaosView),
+        (status = 403, description = "forbidden: the caller is not an admin"),
+    )
+)]
 async fn update(
     State(state): State<AppState>,
     _admin: Admin,

@@ -19,4 +19,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(payments::router(state))
         .merge(chaos::router())
+        .merge(crate::openapi::router())
+}
+
+/// Every operation of [`router`], for [`crate::openapi`]; the completeness test holds the two
+/// together.
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    payments::Api::openapi().merge_from(chaos::Api::openapi())
 }

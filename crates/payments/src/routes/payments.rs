@@ -66,7 +66,7 @@ impl<S: Send + Sync> FromRequestParts<S> for KeyHeader {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChargeRequest {
     order_id: String,
@@ -74,12 +74,13 @@ struct ChargeRequest {
 }
 
 /// A payment as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PaymentView {
     pub id: Uuid,
     pub order_id: Uuid,
     pub amount_cents: i64,
     /// `approved`, `declined` or `refunded`.
+    #[schema(value_type = String)]
     pub status: &'static str,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -107,6 +108,21 @@ impl PaymentView {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/payments",
+    tag = "internal",
+    security(("internal_token" = [])),
+    params(("Idempotency-Key" = String, Header, description = "Required: the charge's key; a repeat with the same body answers the first decision")),
+    request_body = ChargeRequest,
+    responses(
+        (status = 201, description = "The charge, decided (`approved` or `declined`)", body = PaymentView, headers(("Location" = String, description = "The payment's URL"))),
+        (status = 200, description = "A repeat of a charge already decided: its first answer", body = PaymentView),
+        (status = 400, description = "idempotency_key_required or invalid_idempotency_key"),
+        (status = 422, description = "idempotency_key_reused: the key was used with another body; or validation_failed"),
+        (status = 503, description = "payments_unavailable: the bank is down (chaos outage); retry after `Retry-After` seconds"),
+    )
+)]
 async fn charge(
     State(state): State<AppState>,
     _caller: InternalCaller,
@@ -143,6 +159,11 @@ async fn charge(
     }
 }
 
+/// The operations of this module, for [`crate::openapi`].
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(charge, show, refund))]
+pub(super) struct Api;
+
 fn replay(existing: &Payment, charge: &Charge) -> Result<Response, PaymentsError> {
     if !existing.is_for(charge) {
         return Err(PaymentsError::IdempotencyKeyReused);
@@ -155,6 +176,18 @@ fn payment_id(raw: &str) -> Result<Uuid, PaymentsError> {
     Uuid::parse_str(raw).map_err(|_| PaymentsError::NotFound)
 }
 
+#[utoipa::path(
+    get,
+    path = "/payments/{id}",
+    tag = "internal",
+    security(("internal_token" = [])),
+    params(("id" = String, Path, description = "The payment's id (a UUID)")),
+    responses(
+        (status = 200, description = "The payment as it stands now", body = PaymentView),
+        (status = 404, description = "not_found: no such payment"),
+        (status = 503, description = "payments_unavailable: the bank is down (chaos outage); retry after `Retry-After` seconds"),
+    )
+)]
 async fn show(
     State(state): State<AppState>,
     _caller: InternalCaller,
@@ -168,6 +201,19 @@ async fn show(
     Ok(Json(PaymentView::current(&payment)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/payments/{id}/refund",
+    tag = "internal",
+    security(("internal_token" = [])),
+    params(("id" = String, Path, description = "The payment's id (a UUID)")),
+    responses(
+        (status = 200, description = "The payment, refunded (also when it already was)", body = PaymentView),
+        (status = 404, description = "not_found: no such payment"),
+        (status = 409, description = "not_refundable: a declined payment (`payment_status`)"),
+        (status = 503, description = "payments_unavailable: the bank is down (chaos outage); retry after `Retry-After` seconds"),
+    )
+)]
 async fn refund(
     State(state): State<AppState>,
     _caller: InternalCaller,

@@ -8,7 +8,7 @@ use platform::ServiceEnv;
 use reqwest::{RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use test_support::{TestKeys, TestUser};
+use test_support::{TestDatabase, TestKeys, TestUser};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -20,8 +20,10 @@ pub struct TestApp {
     pub keys: TestKeys,
     pub admin: TestUser,
     pub customer: TestUser,
-    dir: TempDir,
     shutdown: CancellationToken,
+    /// Dropped after the service stops (fields drop in order), before its directory.
+    database: TestDatabase,
+    _dir: TempDir,
 }
 
 impl Drop for TestApp {
@@ -57,10 +59,15 @@ pub fn outage(name: &str) -> Outage {
     Outage::parse(name).unwrap()
 }
 
-/// Payments with a configuration adjusted by `configure`.
+/// Payments with a configuration adjusted by `configure`, over a fresh database (SQLite, or
+/// PostgreSQL when `MICROSHOP_TEST_DATABASE=postgres`).
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut config = Config::default();
+    let database = TestDatabase::create("payments", dir.path()).await;
+    let mut config = Config {
+        database_url: database.config_url(),
+        ..Config::default()
+    };
     configure(&mut config);
     let env = ServiceEnv {
         data_dir: dir.path().to_path_buf(),
@@ -81,8 +88,9 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         admin: keys.admin(),
         customer: keys.user("alice"),
         keys,
-        dir,
         shutdown: wiring.shutdown,
+        database,
+        _dir: dir,
     }
 }
 
@@ -185,11 +193,8 @@ impl TestApp {
     }
 
     /// A direct connection to the service's database, for checks the API cannot show.
-    pub async fn db(&self) -> sqlx::SqlitePool {
-        let path = self.dir.path().join("payments.db");
-        sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
-            .await
-            .unwrap()
+    pub async fn db(&self) -> sqlx::AnyPool {
+        self.database.connect().await
     }
 
     /// How many payments are stored under `key`.

@@ -152,8 +152,8 @@ async fn the_database_itself_keeps_one_payment_per_key() {
     use payments::storage::{Recorded, Storage};
 
     let dir = tempfile::tempdir().unwrap();
-    let url = platform::db::sqlite_url(dir.path(), "payments");
-    let storage = Storage::connect(&url, 2).await.unwrap();
+    let database = test_support::TestDatabase::create("payments", dir.path()).await;
+    let storage = Storage::connect(database.url(), 2).await.unwrap();
     let key = IdempotencyKey::parse("race").unwrap();
     let charge = Charge::parse(&Uuid::now_v7().to_string(), 100).unwrap();
 

@@ -13,20 +13,14 @@
 //! whatever was not yet sent, and from idempotent consumers, which absorb the redeliveries.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::{Bus, Event, Handled, Handler, PublishError, dead_letter_topic};
-
-/// Delay before a message whose handler asked for a retry is delivered again (doubling, capped).
-const RETRY_START: Duration = Duration::from_millis(50);
-const RETRY_CAP: Duration = Duration::from_secs(5);
+use super::{Bus, Event, Handler, PublishError, dead_letter_topic};
 
 /// How many messages a topic keeps while no group reads it (a dead-letter topic, a topic whose
 /// consumer has not subscribed yet): the newest, so memory stays bounded.
@@ -274,7 +268,8 @@ impl MemoryBus {
         };
         notify.notify_waiters();
         if done {
-            metrics::gauge!("events_consumer_lag", "topic" => topic.to_owned(), "group" => group.to_owned())
+            // One partition per topic here; the label keeps the series shaped like Kafka's.
+            metrics::gauge!("events_consumer_lag", "topic" => topic.to_owned(), "group" => group.to_owned(), "partition" => "0")
                 .set(lag as f64);
         }
     }
@@ -353,69 +348,18 @@ impl Bus for MemoryBus {
                     key: claim.key.clone(),
                     settled: false,
                 };
-                let target = Target {
-                    bus: &bus,
-                    topic: &topic,
-                    group: &group,
-                    key: &claim.key,
+                let park = |parked: Event| {
+                    bus.append(&dead_letter_topic(&topic), &claim.key, parked);
+                    futures::future::ready(()).boxed()
                 };
-                if !deliver(target, &*handler, &claim.event, &shutdown).await {
+                let delivered =
+                    super::deliver(&topic, &group, &*handler, &claim.event, park, &shutdown).await;
+                if !delivered {
                     // Shutting down in the middle of retries: `delivery` gives the message back.
                     return;
                 }
                 delivery.commit();
             }
         })
-    }
-}
-
-/// Where a delivered event came from.
-struct Target<'a> {
-    bus: &'a MemoryBus,
-    topic: &'a str,
-    group: &'a str,
-    key: &'a str,
-}
-
-/// Runs the handler on one event until it is done with it (retrying with backoff); `false` when
-/// shutdown interrupted the retries and the event is still pending.
-async fn deliver(
-    target: Target<'_>,
-    handler: &dyn Handler,
-    event: &Event,
-    shutdown: &CancellationToken,
-) -> bool {
-    let Target {
-        bus,
-        topic,
-        group,
-        key,
-    } = target;
-    let mut backoff = RETRY_START;
-    loop {
-        // A panicking handler must not take the member down with the message held; it is
-        // treated as a transient failure.
-        let outcome = AssertUnwindSafe(handler.handle(event))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|_| Handled::Retry("the handler panicked".to_owned()));
-        match outcome {
-            Handled::Done => return true,
-            Handled::Reject(reason) => {
-                tracing::warn!(%topic, %group, event_id = %event.id, %reason, "event rejected to the dead-letter topic");
-                let mut parked = event.clone();
-                parked.deadletterreason = Some(reason);
-                bus.append(&dead_letter_topic(topic), key, parked);
-                return true;
-            }
-            Handled::Retry(reason) => {
-                tracing::warn!(%topic, %group, event_id = %event.id, %reason, ?backoff, "event will be redelivered");
-                tokio::select! {
-                    _ = shutdown.cancelled() => return false,
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(RETRY_CAP);
-            }
-        }
     }
 }

@@ -12,9 +12,14 @@
 //! distributed mode. Both deliver at least once, per consumer group, in order per key.
 
 pub mod consumer;
+pub mod kafka;
 pub mod memory;
 pub mod outbox;
 
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+
+use futures::FutureExt;
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -128,5 +133,53 @@ pub trait Bus: Send + Sync + 'static {
     /// Whether the transport is reachable (for `/health/ready`).
     fn check(&self) -> BoxFuture<'_, Result<(), String>> {
         Box::pin(async { Ok(()) })
+    }
+}
+
+/// Delay before a message whose handler asked for a retry is delivered again (doubling, capped).
+const RETRY_START: Duration = Duration::from_millis(50);
+const RETRY_CAP: Duration = Duration::from_secs(5);
+
+/// Runs `handler` on one event until it is done with it, the same way on every bus: `Retry`
+/// delivers it again after a capped exponential backoff (the message holds its key's place, so
+/// order per key survives), `Reject` hands a copy carrying the reason to `park` (the bus puts it
+/// on `<topic>.dlq`), a panic counts as a transient failure. `false` when `shutdown` interrupted
+/// the retries and the event is still pending.
+pub(crate) async fn deliver<P>(
+    topic: &str,
+    group: &str,
+    handler: &dyn Handler,
+    event: &Event,
+    park: P,
+    shutdown: &tokio_util::sync::CancellationToken,
+) -> bool
+where
+    P: FnOnce(Event) -> BoxFuture<'static, ()>,
+{
+    let mut backoff = RETRY_START;
+    loop {
+        // A panicking handler must not take the member down with the message held.
+        let outcome = AssertUnwindSafe(handler.handle(event))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| Handled::Retry("the handler panicked".to_owned()));
+        match outcome {
+            Handled::Done => return true,
+            Handled::Reject(reason) => {
+                tracing::warn!(%topic, %group, event_id = %event.id, %reason, "event rejected to the dead-letter topic");
+                let mut parked = event.clone();
+                parked.deadletterreason = Some(reason);
+                park(parked).await;
+                return true;
+            }
+            Handled::Retry(reason) => {
+                tracing::warn!(%topic, %group, event_id = %event.id, %reason, ?backoff, "event will be redelivered");
+                tokio::select! {
+                    _ = shutdown.cancelled() => return false,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(RETRY_CAP);
+            }
+        }
     }
 }

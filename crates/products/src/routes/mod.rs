@@ -24,6 +24,14 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(products::router())
         .merge(reservations::router())
+        .merge(crate::openapi::router())
+}
+
+/// Every operation of [`router`], for [`crate::openapi`]; the completeness test holds the two
+/// together.
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    products::Api::openapi().merge_from(reservations::Api::openapi())
 }
 
 /// An admin caller. As an extractor it runs before the body is read, so a customer gets 403

@@ -32,7 +32,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A product as the API shows it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ProductView {
     pub id: i64,
     pub name: String,
@@ -60,7 +60,7 @@ impl From<Product> for ProductView {
 }
 
 /// One page of the catalogue.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ProductList {
     pub items: Vec<ProductView>,
     /// Products matching the search, over all pages.
@@ -91,14 +91,18 @@ impl TryFrom<ListParams> for ProductQuery {
 /// The body of `POST` (name and price required) and `PATCH` (everything optional).
 ///
 /// `null` means "not given" for every field; send `""` to clear a description.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProductBody {
     name: Option<String>,
+    /// The seeds' name for `name`.
     nom: Option<String>,
     description: Option<String>,
     price_cents: Option<i64>,
-    /// Kept as JSON text, converted to cents without a float (see [`PriceCents`]).
+    /// The seeds' price: a decimal with at most two decimals (`12.50`).
+    ///
+    // Kept as JSON text, converted to cents without a float (see `PriceCents`).
+    #[schema(value_type = Option<f64>)]
     prix: Option<Box<RawValue>>,
     stock: Option<i64>,
 }
@@ -156,12 +160,32 @@ impl TryFrom<ProductBody> for NewProduct {
     }
 }
 
+/// The operations of this module, for [`crate::openapi`].
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(list, show, create, update, remove))]
+pub(super) struct Api;
+
 /// A product id from the path: not an integer → 422; an integer no product has → 404.
 fn product_id(path: Result<Path<String>, PathRejection>) -> Result<ProductId, ProductsError> {
     let Path(text) = path.map_err(|_| ProductsError::ProductNotFound)?;
     ProductId::parse_path(&text)?.ok_or(ProductsError::ProductNotFound)
 }
 
+#[utoipa::path(
+    get,
+    path = "/products",
+    tag = "products",
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size"),
+        ("offset" = Option<i64>, Query, description = "Products to skip"),
+        ("q" = Option<String>, Query, description = "Text to find in names and descriptions"),
+    ),
+    responses(
+        (status = 200, description = "The catalogue, one page", body = ProductList),
+        (status = 400, description = "invalid_query: the query string cannot be read"),
+        (status = 422, description = "validation_failed: a paging or search value is invalid"),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     params: Result<Query<ListParams>, QueryRejection>,
@@ -178,6 +202,17 @@ async fn list(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/products/{id}",
+    tag = "products",
+    params(("id" = i64, Path, description = "The product's id")),
+    responses(
+        (status = 200, description = "The product", body = ProductView),
+        (status = 404, description = "not_found: no product has this id"),
+        (status = 422, description = "validation_failed: the id is not an integer"),
+    )
+)]
 async fn show(
     State(state): State<AppState>,
     path: Result<Path<String>, PathRejection>,
@@ -191,6 +226,17 @@ async fn show(
     Ok(Json(product.into()))
 }
 
+#[utoipa::path(
+    post,
+    path = "/products",
+    tag = "products",
+    security(("bearer" = [])),
+    request_body(content = ProductBody, description = "`name` (or `nom`) and `price_cents` (or `prix`) are required"),
+    responses(
+        (status = 201, description = "The product, created", body = ProductView, headers(("Location" = String, description = "The new product's URL"))),
+        (status = 403, description = "forbidden: the caller is not an admin"),
+    )
+)]
 async fn create(
     _admin: Admin,
     State(state): State<AppState>,
@@ -206,6 +252,19 @@ async fn create(
     ))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/products/{id}",
+    tag = "products",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The product's id")),
+    request_body(content = ProductBody, description = "Only the fields sent change"),
+    responses(
+        (status = 200, description = "The product, changed", body = ProductView),
+        (status = 403, description = "forbidden: the caller is not an admin"),
+        (status = 404, description = "not_found: no product has this id"),
+    )
+)]
 async fn update(
     _admin: Admin,
     State(state): State<AppState>,
@@ -222,6 +281,19 @@ async fn update(
     Ok(Json(product.into()))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/products/{id}",
+    tag = "products",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The product's id")),
+    responses(
+        (status = 204, description = "The product is gone"),
+        (status = 403, description = "forbidden: the caller is not an admin"),
+        (status = 404, description = "not_found: no product has this id"),
+        (status = 422, description = "validation_failed: the id is not an integer"),
+    )
+)]
 async fn remove(
     _admin: Admin,
     State(state): State<AppState>,

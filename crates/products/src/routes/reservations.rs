@@ -29,14 +29,14 @@ pub fn router() -> Router<AppState> {
         .route("/internal/reservations/{order_id}/release", post(release))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReserveBody {
     order_id: Uuid,
     items: Vec<LineBody>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LineBody {
     product_id: i64,
@@ -44,7 +44,7 @@ struct LineBody {
 }
 
 /// A reservation as orders sees it.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ReservationView {
     pub order_id: Uuid,
     /// `reserved`, `confirmed` or `released`.
@@ -53,7 +53,7 @@ pub struct ReservationView {
 }
 
 /// One reserved line, with the name and unit price captured when it was reserved.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ReservationLineView {
     pub product_id: i64,
     pub name: String,
@@ -62,7 +62,7 @@ pub struct ReservationLineView {
 }
 
 /// The answer to confirm and release.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct StatusView {
     pub order_id: Uuid,
     pub status: String,
@@ -93,6 +93,11 @@ impl From<ReservedLine> for ReservationLineView {
     }
 }
 
+/// The operations of this module, for [`crate::openapi`].
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(reserve, confirm, release))]
+pub(super) struct Api;
+
 /// The order id of a path; one that is not a UUID has no reservation.
 fn order_id(path: Result<Path<String>, PathRejection>) -> Result<OrderId, ProductsError> {
     let Path(text) = path.map_err(|_| ProductsError::ReservationNotFound)?;
@@ -101,6 +106,19 @@ fn order_id(path: Result<Path<String>, PathRejection>) -> Result<OrderId, Produc
 
 /// 201 with the new reservation, or 200 with the stored one for a repeated order id (whatever
 /// the repeat's lines, and even if it was released since).
+#[utoipa::path(
+    post,
+    path = "/internal/reservations",
+    tag = "internal",
+    security(("internal_token" = [])),
+    request_body = ReserveBody,
+    responses(
+        (status = 201, description = "The stock, reserved for the order", body = ReservationView),
+        (status = 200, description = "The order already has this reservation (a retry)", body = ReservationView),
+        (status = 409, description = "insufficient_stock: a line asks for more than is in stock (`product_id`, `requested`, `available`)"),
+        (status = 422, description = "unknown_product (`product_id`) or validation_failed"),
+    )
+)]
 async fn reserve(
     _caller: InternalCaller,
     State(state): State<AppState>,
@@ -119,6 +137,18 @@ async fn reserve(
     Ok((status, Json(ReservationView::from(reservation))))
 }
 
+#[utoipa::path(
+    post,
+    path = "/internal/reservations/{order_id}/confirm",
+    tag = "internal",
+    security(("internal_token" = [])),
+    params(("order_id" = String, Path, description = "The order's id (a UUID)")),
+    responses(
+        (status = 200, description = "The reservation is confirmed (also when it already was)", body = StatusView),
+        (status = 404, description = "not_found: the order has no reservation"),
+        (status = 409, description = "reservation_released: the reservation was released, its stock is gone back"),
+    )
+)]
 async fn confirm(
     _caller: InternalCaller,
     State(state): State<AppState>,
@@ -133,6 +163,17 @@ async fn confirm(
 }
 
 /// Always ends `released`; stock comes back only the first time.
+#[utoipa::path(
+    post,
+    path = "/internal/reservations/{order_id}/release",
+    tag = "internal",
+    security(("internal_token" = [])),
+    params(("order_id" = String, Path, description = "The order's id (a UUID)")),
+    responses(
+        (status = 200, description = "The reservation is released (stock comes back the first time only)", body = StatusView),
+        (status = 404, description = "not_found: the order has no reservation"),
+    )
+)]
 async fn release(
     _caller: InternalCaller,
     State(state): State<AppState>,

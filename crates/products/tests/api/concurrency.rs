@@ -29,11 +29,13 @@ async fn fifty_concurrent_reservations_against_stock_ten_sell_exactly_ten() {
         .count();
     assert_eq!((created, refused), (10, 40), "{statuses:?}");
     assert_eq!(app.stock_of(lamp).await, 0);
-    let reserved: i64 =
-        sqlx::query_scalar("SELECT COALESCE(SUM(quantity), 0) FROM reservation_lines")
-            .fetch_one(&app.db().await)
-            .await
-            .unwrap();
+    let reserved: i64 = sqlx::query_scalar(
+        // SUM of a BIGINT is a NUMERIC on PostgreSQL: back to an integer for both engines.
+        "SELECT CAST(COALESCE(SUM(quantity), 0) AS BIGINT) FROM reservation_lines",
+    )
+    .fetch_one(&app.db().await)
+    .await
+    .unwrap();
     assert_eq!(reserved, 10);
 }
 

@@ -8,7 +8,7 @@ use products::Config;
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use test_support::{TestKeys, TestUser};
+use test_support::{TestDatabase, TestKeys, TestUser};
 use uuid::Uuid;
 
 /// A running products service, with an admin and a customer who can call it.
@@ -20,6 +20,9 @@ pub struct TestApp {
     pub internal_token: InternalToken,
     keys: TestKeys,
     config: Config,
+    /// The database of a fresh start (shared by restarts; `None` when a test brought its
+    /// own), dropped after the service stops.
+    database: Option<Arc<TestDatabase>>,
     dir: Arc<TempDir>,
     wiring: Wiring,
 }
@@ -30,7 +33,8 @@ impl Drop for TestApp {
     }
 }
 
-/// Products over a fresh database with an empty catalogue (seeding off), so each test sees
+/// Products over a fresh database (SQLite, or PostgreSQL when
+/// `MICROSHOP_TEST_DATABASE=postgres`) with an empty catalogue (seeding off), so each test sees
 /// only the products it creates.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|config| config.seed_catalogue = false).await
@@ -43,9 +47,25 @@ pub async fn spawn_seeded_app() -> TestApp {
 
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("a temporary directory"));
-    let mut config = Config::default();
+    let database = Arc::new(TestDatabase::create("products", dir.path()).await);
+    let mut config = Config {
+        database_url: database.config_url(),
+        ..Config::default()
+    };
     configure(&mut config);
-    start(config, dir, TestKeys::new()).await
+    start(config, dir, Some(database), TestKeys::new()).await
+}
+
+/// Products configured with `database_url` as given (a database the test controls), with an
+/// empty catalogue.
+pub async fn spawn_app_over(database_url: String) -> TestApp {
+    let config = Config {
+        seed_catalogue: false,
+        database_url: Some(database_url),
+        ..Config::default()
+    };
+    let dir = Arc::new(tempfile::tempdir().expect("a temporary directory"));
+    start(config, dir, None, TestKeys::new()).await
 }
 
 /// Products on a fresh PostgreSQL database (see [`PgDatabase`]), or `None` with a note when no
@@ -54,12 +74,14 @@ pub async fn spawn_postgres_app(
     configure: impl FnOnce(&mut Config),
 ) -> Option<(TestApp, PgDatabase)> {
     let database = PgDatabase::create().await?;
-    let app = spawn_app_with(|config| {
-        config.seed_catalogue = false;
-        config.database_url = Some(database.url.clone());
-        configure(config);
-    })
-    .await;
+    let mut config = Config {
+        seed_catalogue: false,
+        database_url: Some(database.url.clone()),
+        ..Config::default()
+    };
+    configure(&mut config);
+    let dir = Arc::new(tempfile::tempdir().expect("a temporary directory"));
+    let app = start(config, dir, None, TestKeys::new()).await;
     Some((app, database))
 }
 
@@ -101,6 +123,15 @@ impl PgDatabase {
         Some(Self { admin, name, url })
     }
 
+    /// How many connections to the database are open now, from any client.
+    pub async fn connections(&self) -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = $1")
+            .bind(&self.name)
+            .fetch_one(&self.admin)
+            .await
+            .unwrap()
+    }
+
     /// Drops the database, closing whatever connections the stopped service left.
     pub async fn drop(self, app: TestApp) {
         std::mem::drop(app);
@@ -114,7 +145,12 @@ impl PgDatabase {
     }
 }
 
-async fn start(config: Config, dir: Arc<TempDir>, keys: TestKeys) -> TestApp {
+async fn start(
+    config: Config,
+    dir: Arc<TempDir>,
+    database: Option<Arc<TestDatabase>>,
+    keys: TestKeys,
+) -> TestApp {
     let (wiring, _bus) = test_support::wiring(&keys);
     let env = ServiceEnv {
         data_dir: dir.path().to_path_buf(),
@@ -137,6 +173,7 @@ async fn start(config: Config, dir: Arc<TempDir>, keys: TestKeys) -> TestApp {
         internal_token: wiring.internal_token.clone(),
         keys,
         config,
+        database,
         dir,
         wiring,
     }
@@ -152,15 +189,22 @@ impl TestApp {
     pub async fn restart_with(&self, configure: impl FnOnce(&mut Config)) -> TestApp {
         let mut config = self.config.clone();
         configure(&mut config);
-        start(config, self.dir.clone(), self.keys.clone()).await
+        start(
+            config,
+            self.dir.clone(),
+            self.database.clone(),
+            self.keys.clone(),
+        )
+        .await
     }
 
     /// A direct connection to the service's database, for checks the API cannot show.
-    pub async fn db(&self) -> sqlx::SqlitePool {
-        let path = self.dir.path().join("products.db");
-        sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display()))
+    pub async fn db(&self) -> sqlx::AnyPool {
+        self.database
+            .as_ref()
+            .expect("a database of the test's own")
+            .connect()
             .await
-            .unwrap()
     }
 
     pub async fn get(&self, path: &str) -> Response {

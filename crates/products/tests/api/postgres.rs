@@ -205,3 +205,27 @@ async fn racing_repeats_and_releases_count_once_on_postgres() {
     assert_eq!(app.stock_of(lamp).await, 10);
     database.drop(app).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_configured_pool_size_bounds_the_connections_on_postgres() {
+    let Some((app, database)) = spawn_postgres_app(|config| config.db_pool_size = 3).await else {
+        return;
+    };
+    let lamp = app.product("Desk lamp", 2490, 100).await;
+
+    let reserved = join_all(
+        (0..40).map(|_| app.reserve(Uuid::now_v7(), json!([{"product_id": lamp, "quantity": 1}]))),
+    )
+    .await;
+
+    assert!(
+        reserved
+            .iter()
+            .all(|response| response.status() == StatusCode::CREATED)
+    );
+    // The pool keeps what it opened (idle connections live for minutes): what is open now is
+    // the most it ever held.
+    let connections = database.connections().await;
+    assert!((1..=3).contains(&connections), "{connections} connections");
+    database.drop(app).await;
+}

@@ -18,6 +18,22 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/internal/users/{id}", get(profile))
 }
 
+/// The operations of this module, for [`crate::openapi`].
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(profile))]
+pub(super) struct Api;
+
+#[utoipa::path(
+    get,
+    path = "/internal/users/{id}",
+    tag = "internal",
+    security(("internal_token" = [])),
+    params(("id" = String, Path, description = "The user's id (a UUID)")),
+    responses(
+        (status = 200, description = "The profile", body = ProfileView),
+        (status = 404, description = "not_found: no such profile (or no internal token); profile_deleted: it was deleted"),
+    )
+)]
 async fn profile(
     _caller: InternalCaller,
     State(state): State<AppState>,

@@ -18,4 +18,14 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(profiles::router())
         .merge(internal::router())
+        .merge(crate::openapi::router())
+}
+
+/// Every operation of [`router`], for [`crate::openapi`]; the completeness test holds the two
+/// together.
+pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi;
+    let mut doc = profiles::Api::openapi().merge_from(internal::Api::openapi());
+    platform::openapi::alias(&mut doc, "/users/me", "/users/profile", "profile");
+    doc
 }

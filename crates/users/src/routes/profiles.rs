@@ -46,7 +46,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A profile as the API shows it; absent details are `null`, so the shape never changes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProfileView {
     pub id: Uuid,
     pub username: String,
@@ -78,7 +78,7 @@ impl From<Profile> for ProfileView {
 }
 
 /// One page of `GET /users`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ProfilesPage {
     pub items: Vec<ProfileView>,
     /// Live profiles in all, for the client's page count.
@@ -89,7 +89,7 @@ pub struct ProfilesPage {
 
 /// `POST /users`. `id` is the account the profile is for; without it a new UUIDv7 is minted
 /// (a profile with no login, like the seed's plain users table).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateRequest {
     id: Option<Uuid>,
@@ -107,7 +107,7 @@ struct CreateRequest {
 
 /// `PUT`: the editable details in full (absent ones are emptied). `username` may be sent: a
 /// customer's must be their current one, an admin's replaces it.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReplaceRequest {
     username: Option<String>,
@@ -123,7 +123,7 @@ struct ReplaceRequest {
 }
 
 /// `PATCH`: only the fields sent change; `null` (or blank) empties a detail.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PatchRequest {
     username: Option<String>,
@@ -196,6 +196,22 @@ struct PageQuery {
     offset: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "users",
+    security(("bearer" = [])),
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size"),
+        ("offset" = Option<i64>, Query, description = "Profiles to skip"),
+    ),
+    responses(
+        (status = 200, description = "Every live profile, one page", body = ProfilesPage),
+        (status = 400, description = "malformed_query: the query string cannot be read"),
+        (status = 403, description = "forbidden: the caller is not an admin"),
+        (status = 422, description = "validation_failed: a paging value is invalid"),
+    )
+)]
 async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -214,6 +230,18 @@ async fn list(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "users",
+    security(("bearer" = [])),
+    request_body(content = CreateRequest, description = "`username` is required; without `id` a new one is minted"),
+    responses(
+        (status = 201, description = "The profile, created", body = ProfileView, headers(("Location" = String, description = "The new profile's URL"))),
+        (status = 403, description = "forbidden: the caller is not an admin"),
+        (status = 409, description = "profile_exists: a profile has this id; or profile_deleted: it was deleted"),
+    )
+)]
 async fn create(
     State(state): State<AppState>,
     user: AuthUser,
@@ -237,6 +265,22 @@ async fn create(
         Json(ProfileView::from(profile)),
     ))
 }
+
+/// The operations of this module, for [`crate::openapi`].
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    list,
+    create,
+    read,
+    patch,
+    replace,
+    delete,
+    read_own,
+    patch_own,
+    replace_own,
+    delete_own
+))]
+pub(super) struct Api;
 
 /// The id in the path, if the caller may act on it: their own, or any for an admin. Anything
 /// else (another user's id, a string that is no id) is the same 404.
@@ -308,6 +352,17 @@ async fn delete_profile(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/{id}",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The user's id (a UUID)")),
+    responses(
+        (status = 200, description = "The profile", body = ProfileView),
+        (status = 404, description = "not_found: no such profile, or another user's for a customer; profile_deleted: it was deleted"),
+    )
+)]
 async fn read(
     State(state): State<AppState>,
     user: AuthUser,
@@ -317,6 +372,19 @@ async fn read(
     read_profile(&state, &user, id).await
 }
 
+#[utoipa::path(
+    patch,
+    path = "/users/{id}",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The user's id (a UUID)")),
+    request_body(content = PatchRequest, description = "Only the fields sent change; `null` empties a detail"),
+    responses(
+        (status = 200, description = "The profile, changed", body = ProfileView),
+        (status = 403, description = "username_not_editable: a customer may not change their username"),
+        (status = 404, description = "not_found: no such profile, or another user's for a customer; profile_deleted: it was deleted"),
+    )
+)]
 async fn patch(
     State(state): State<AppState>,
     user: AuthUser,
@@ -327,6 +395,19 @@ async fn patch(
     change_profile(&state, &user, id, body.try_into()?).await
 }
 
+#[utoipa::path(
+    put,
+    path = "/users/{id}",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The user's id (a UUID)")),
+    request_body(content = ReplaceRequest, description = "Every editable detail; absent ones are emptied"),
+    responses(
+        (status = 200, description = "The profile, replaced", body = ProfileView),
+        (status = 403, description = "username_not_editable: a customer may not change their username"),
+        (status = 404, description = "not_found: no such profile, or another user's for a customer; profile_deleted: it was deleted"),
+    )
+)]
 async fn replace(
     State(state): State<AppState>,
     user: AuthUser,
@@ -337,6 +418,17 @@ async fn replace(
     change_profile(&state, &user, id, body.try_into()?).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/users/{id}",
+    tag = "users",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The user's id (a UUID)")),
+    responses(
+        (status = 204, description = "The profile is deleted"),
+        (status = 404, description = "not_found: no such profile, or another user's for a customer; profile_deleted: it was deleted"),
+    )
+)]
 async fn delete(
     State(state): State<AppState>,
     user: AuthUser,
@@ -346,6 +438,16 @@ async fn delete(
     delete_profile(&state, &user, id).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/me",
+    tag = "users",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The caller's profile (created from the token on first use)", body = ProfileView),
+        (status = 404, description = "profile_deleted: the caller's profile was deleted"),
+    )
+)]
 async fn read_own(
     State(state): State<AppState>,
     user: AuthUser,
@@ -353,6 +455,18 @@ async fn read_own(
     read_profile(&state, &user, user.id).await
 }
 
+#[utoipa::path(
+    patch,
+    path = "/users/me",
+    tag = "users",
+    security(("bearer" = [])),
+    request_body(content = PatchRequest, description = "Only the fields sent change; `null` empties a detail"),
+    responses(
+        (status = 200, description = "The caller's profile, changed", body = ProfileView),
+        (status = 403, description = "username_not_editable: a customer may not change their username"),
+        (status = 404, description = "profile_deleted: the caller's profile was deleted"),
+    )
+)]
 async fn patch_own(
     State(state): State<AppState>,
     user: AuthUser,
@@ -361,6 +475,18 @@ async fn patch_own(
     change_profile(&state, &user, user.id, body.try_into()?).await
 }
 
+#[utoipa::path(
+    put,
+    path = "/users/me",
+    tag = "users",
+    security(("bearer" = [])),
+    request_body(content = ReplaceRequest, description = "Every editable detail; absent ones are emptied"),
+    responses(
+        (status = 200, description = "The caller's profile, replaced", body = ProfileView),
+        (status = 403, description = "username_not_editable: a customer may not change their username"),
+        (status = 404, description = "profile_deleted: the caller's profile was deleted"),
+    )
+)]
 async fn replace_own(
     State(state): State<AppState>,
     user: AuthUser,
@@ -369,6 +495,16 @@ async fn replace_own(
     change_profile(&state, &user, user.id, body.try_into()?).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/users/me",
+    tag = "users",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "The caller's profile is deleted"),
+        (status = 404, description = "profile_deleted: the caller's profile was deleted"),
+    )
+)]
 async fn delete_own(
     State(state): State<AppState>,
     user: AuthUser,

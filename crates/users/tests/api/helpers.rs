@@ -9,7 +9,7 @@ use platform::events::{Bus, Event, USER_EVENTS};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
-use test_support::{TestKeys, TestUser};
+use test_support::{TestDatabase, TestKeys, TestUser};
 use uuid::Uuid;
 
 /// A running users service.
@@ -20,7 +20,10 @@ pub struct TestApp {
     pub wiring: Wiring,
     pub bus: MemoryBus,
     pub admin: TestUser,
-    dir: Arc<TempDir>,
+    /// The database the fresh start made (`None` when a test gave its own URL), dropped after
+    /// the service stops.
+    database: Option<TestDatabase>,
+    _dir: Arc<TempDir>,
 }
 
 impl Drop for TestApp {
@@ -29,14 +32,23 @@ impl Drop for TestApp {
     }
 }
 
-/// Users over a fresh SQLite database, in embedded mode.
+/// Users over a fresh database (SQLite, or PostgreSQL when `MICROSHOP_TEST_DATABASE=postgres`),
+/// in embedded mode.
 pub async fn spawn_app() -> TestApp {
     spawn_app_on(None).await
 }
 
-/// Users over the database at `database_url` (a fresh SQLite file when `None`).
+/// Users over the database at `database_url` (a fresh one when `None`).
 pub async fn spawn_app_on(database_url: Option<String>) -> TestApp {
     let dir = Arc::new(tempfile::tempdir().expect("a temporary directory"));
+    let (database, database_url) = match database_url {
+        Some(url) => (None, Some(url)),
+        None => {
+            let database = TestDatabase::create("users", dir.path()).await;
+            let url = database.config_url();
+            (Some(database), url)
+        }
+    };
     let keys = TestKeys::new();
     let (wiring, bus) = test_support::wiring(&keys);
     let env = platform::ServiceEnv {
@@ -60,7 +72,8 @@ pub async fn spawn_app_on(database_url: Option<String>) -> TestApp {
         keys,
         wiring,
         bus,
-        dir,
+        database,
+        _dir: dir,
     }
 }
 
@@ -211,8 +224,12 @@ impl TestApp {
     }
 
     async fn count(&self, sql: &'static str, id: Uuid) -> i64 {
-        let url = format!("sqlite://{}", self.dir.path().join("users.db").display());
-        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let pool = self
+            .database
+            .as_ref()
+            .expect("a database of the test's own")
+            .connect()
+            .await;
         let (count,): (i64,) = sqlx::query_as(sql)
             .bind(id.to_string())
             .fetch_one(&pool)

@@ -1,10 +1,10 @@
-//! A TCP proxy in front of the test Redis that a test can take down and bring back, so "Redis
-//! goes away and returns" needs no control over the real server.
+//! A TCP proxy in front of a real server (Redis, a Kafka broker...) that a test can take down and
+//! bring back, so "the server goes away and returns" needs no control over the real server.
 //!
-//! Up, it forwards every connection to Redis. [`RedisProxy::go_down`] closes its port (new
-//! connections are refused) and cuts the open ones, as a stopped Redis would;
-//! [`RedisProxy::come_back`] listens on the same port again. [`RedisProxy::cut_connections`]
-//! only cuts the open connections, as a restarted Redis or an idle-connection reaper would.
+//! Up, it forwards every connection to the target. [`TcpProxy::go_down`] closes its port (new
+//! connections are refused) and cuts the open ones, as a stopped server would;
+//! [`TcpProxy::come_back`] listens on the same port again. [`TcpProxy::cut_connections`] only
+//! cuts the open connections, as a restarted server or an idle-connection reaper would.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -14,12 +14,14 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-pub struct RedisProxy {
+#[derive(Debug)]
+pub struct TcpProxy {
     /// The proxy's address (the port stays the same across restarts).
     addr: SocketAddr,
-    /// Where Redis really is (`host:port`).
+    /// Where the server really is (`host:port`).
     target: String,
-    /// `redis://…` of the test Redis with its host and port replaced by the proxy's.
+    /// How clients reach the server through the proxy: `host:port`, or for
+    /// [`TcpProxy::for_redis`] the Redis URL with its host and port replaced by the proxy's.
     url: String,
     /// Cuts the connections open now; replaced by a fresh token after each cut.
     connections: Arc<Mutex<CancellationToken>>,
@@ -27,9 +29,14 @@ pub struct RedisProxy {
     up: Mutex<Option<(CancellationToken, TaskTracker)>>,
 }
 
-impl RedisProxy {
-    /// A proxy to the Redis of `redis_url`, up.
-    pub async fn start(redis_url: &str) -> Self {
+impl TcpProxy {
+    /// A proxy to `target` (`host:port`), up.
+    pub async fn start(target: &str) -> Self {
+        Self::listen(target.to_owned(), |addr| addr.to_string()).await
+    }
+
+    /// A proxy to the Redis of `redis_url`, up; [`TcpProxy::url`] is the URL through it.
+    pub async fn for_redis(redis_url: &str) -> Self {
         let (scheme, rest) = redis_url.split_once("://").expect("a redis:// URL");
         let (credentials, rest) = match rest.rsplit_once('@') {
             Some((credentials, rest)) => (format!("{credentials}@"), rest),
@@ -44,11 +51,18 @@ impl RedisProxy {
         } else {
             format!("{authority}:6379")
         };
+        Self::listen(target, |addr| {
+            format!("{scheme}://{credentials}{addr}{path}")
+        })
+        .await
+    }
+
+    async fn listen(target: String, url: impl FnOnce(SocketAddr) -> String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let proxy = Self {
             addr,
-            url: format!("{scheme}://{credentials}{addr}{path}"),
+            url: url(addr),
             target,
             connections: Arc::new(Mutex::new(CancellationToken::new())),
             up: Mutex::new(None),
@@ -57,18 +71,26 @@ impl RedisProxy {
         proxy
     }
 
+    /// How clients reach the server through the proxy.
     pub fn url(&self) -> &str {
         &self.url
     }
 
+    /// The proxy's own address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
     /// Refuses new connections and cuts the open ones; returns once the port is closed.
     pub async fn go_down(&self) {
-        let up = self.up.lock().unwrap().take();
+        let up = self.up.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some((stop, tasks)) = up {
             stop.cancel();
             self.cut();
             tasks.close();
-            tasks.wait().await;
+            // Every task ends on the two tokens; the bound only keeps a stuck peer from
+            // hanging the test.
+            let _ = tokio::time::timeout(Duration::from_secs(5), tasks.wait()).await;
         }
     }
 
@@ -92,7 +114,7 @@ impl RedisProxy {
     }
 
     fn cut(&self) {
-        let mut connections = self.connections.lock().unwrap();
+        let mut connections = self.connections.lock().unwrap_or_else(|p| p.into_inner());
         connections.cancel();
         *connections = CancellationToken::new();
     }
@@ -107,7 +129,7 @@ impl RedisProxy {
             self.target.clone(),
             self.connections.clone(),
         ));
-        *self.up.lock().unwrap() = Some((stop, tasks));
+        *self.up.lock().unwrap_or_else(|p| p.into_inner()) = Some((stop, tasks));
     }
 }
 
@@ -126,7 +148,10 @@ async fn accept(
                 Err(_) => continue,
             },
         };
-        let cut = connections.lock().unwrap().clone();
+        let cut = connections
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         tasks.spawn(forward(client, target.clone(), cut));
     }
 }

@@ -1,0 +1,36 @@
+//! The auth service's OpenAPI 3.1 document, generated from the code: each route module
+//! declares its operations next to its handlers (`#[utoipa::path]`), this module adds what they
+//! share (security schemes, problem answers; see [`platform::openapi`]) and serves the result
+//! at `GET /openapi.json`. The gateway merges the public part of every service's document into
+//! the one it shows at `/docs`.
+
+use axum::Router;
+use axum::routing::get;
+use utoipa::{Modify, OpenApi};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "microshop auth",
+        description = "The auth service: accounts, sessions, token checks and the signing keys. Errors are RFC 9457 problems \
+                       (`application/problem+json`); branch on their `code`."
+    ),
+    tags(
+        (name = "auth", description = "Registration, sessions and the caller's account"),
+        (name = "tokens", description = "Token verification for other services and ForwardAuth; the JWKS")
+    )
+)]
+struct ApiDoc;
+
+/// The whole document: every route of [`crate::routes`], internal ones included (tagged
+/// `internal`).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let mut doc = ApiDoc::openapi().merge_from(crate::routes::openapi());
+    platform::openapi::Common.modify(&mut doc);
+    doc
+}
+
+/// `GET /openapi.json`, for any state.
+pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
+    Router::new().route("/openapi.json", get(|| async { axum::Json(openapi()) }))
+}
