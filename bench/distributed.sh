@@ -25,8 +25,8 @@ drop_databases() {
 trap 'cleanup; drop_databases' EXIT
 "$ROOT/scripts/distributed.sh" >"$WORK/stack.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 1 600); do grep -q "is up" "$WORK/stack.log" && break; sleep 0.1; done
-grep -q "is up" "$WORK/stack.log" || { cat "$WORK/stack.log"; exit 1; }
+for _ in $(seq 1 600); do grep -q "(distributed) is up" "$WORK/stack.log" && break; sleep 0.1; done
+grep -q "(distributed) is up" "$WORK/stack.log" || { cat "$WORK/stack.log"; exit 1; }
 GATEWAY_PORT=$BASE_PORT
 ADMIN_PASSWORD=$(cat "$WORK/data/admin-password")
 order_load "$DURATION"
