@@ -10,6 +10,7 @@
 mod broker;
 mod cluster;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -59,6 +60,36 @@ async fn load(
         all.extend(task.await.expect("a load loop"));
     }
     all
+}
+
+/// Places orders from `clients` concurrent loops for `before`, then runs `fault`, and goes on
+/// for `after`: every attempt, and when the fault struck.
+async fn under_load(
+    cluster: &Arc<Cluster>,
+    token: &str,
+    product: i64,
+    clients: usize,
+    (before, after): (Duration, Duration),
+    fault: impl Future<Output = ()>,
+) -> (Vec<Attempt>, Instant) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let running = tokio::spawn(load(
+        cluster.clone(),
+        token.to_owned(),
+        product,
+        clients,
+        stop.clone(),
+    ));
+    tokio::time::sleep(before).await;
+    let struck_at = Instant::now();
+    fault.await;
+    tokio::time::sleep(after).await;
+    stop.store(true, Ordering::Relaxed);
+    (running.await.expect("the load ends"), struck_at)
+}
+
+fn secs(count: u64) -> Duration {
+    Duration::from_secs(count)
 }
 
 fn created_ids(attempts: &[Attempt]) -> Vec<String> {
@@ -219,20 +250,9 @@ async fn killing_one_of_two_orders_instances_loses_no_accepted_order() {
     let token = cluster.sign_in("steady").await;
     let product = cluster.product(100_000).await;
     let cluster = Arc::new(cluster);
-    let stop = Arc::new(AtomicBool::new(false));
-    let running = tokio::spawn(load(
-        cluster.clone(),
-        token.clone(),
-        product,
-        6,
-        stop.clone(),
-    ));
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let killed_at = Instant::now();
-    cluster.process("orders-2").kill();
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    stop.store(true, Ordering::Relaxed);
-    let attempts = running.await.unwrap();
+    let kill = async { cluster.process("orders-2").kill() };
+    let (attempts, killed_at) =
+        under_load(&cluster, &token, product, 6, (secs(2), secs(4)), kill).await;
 
     let failed: Vec<&Attempt> = attempts
         .iter()
@@ -339,23 +359,12 @@ async fn when_a_notifier_instance_is_killed_the_other_notifies_every_event_once(
     let token = cluster.sign_in("watched").await;
     let product = cluster.product(100_000).await;
     let cluster = Arc::new(cluster);
-    let stop = Arc::new(AtomicBool::new(false));
-    let running = tokio::spawn(load(
-        cluster.clone(),
-        token.clone(),
-        product,
-        4,
-        stop.clone(),
-    ));
-    tokio::time::sleep(Duration::from_secs(3)).await;
     // `kill` (SIGTERM, as `docker stop` and Kubernetes send): the instance leaves its group and
     // the survivor takes its partitions at once. After a SIGKILL, Apache Kafka hands them over
     // once the session times out (10 s here); tansu 0.6, the broker CI runs, does not expire
     // a silent member's session, so that variant is left to a real Kafka.
-    cluster.process("notifier-2").terminate();
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    stop.store(true, Ordering::Relaxed);
-    let attempts = running.await.unwrap();
+    let stop = async { cluster.process("notifier-2").terminate() };
+    let (attempts, _) = under_load(&cluster, &token, product, 4, (secs(3), secs(3)), stop).await;
     let created = created_ids(&attempts);
     assert!(
         created.len() >= 10,
@@ -381,19 +390,8 @@ async fn restarting_orders_mid_load_keeps_every_accepted_order_and_its_events() 
     let token = cluster.sign_in("restless").await;
     let product = cluster.product(100_000).await;
     let cluster = Arc::new(cluster);
-    let stop = Arc::new(AtomicBool::new(false));
-    let running = tokio::spawn(load(
-        cluster.clone(),
-        token.clone(),
-        product,
-        4,
-        stop.clone(),
-    ));
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    cluster.process("orders-1").restart().await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    stop.store(true, Ordering::Relaxed);
-    let attempts = running.await.unwrap();
+    let restart = cluster.process("orders-1").restart();
+    let (attempts, _) = under_load(&cluster, &token, product, 4, (secs(2), secs(2)), restart).await;
     let created = created_ids(&attempts);
     assert!(
         created.len() >= 10,
