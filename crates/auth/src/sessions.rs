@@ -5,6 +5,12 @@
 //! A refresh exchanges a live token for a new pair; presenting a token that was already
 //! exchanged means two parties hold the session, so the whole family is revoked. A logout
 //! revokes the family of the caller's own token and ignores anyone else's.
+//!
+//! Every refused login is counted in `auth_login_failures_total{reason}` where the refusal is
+//! decided, by a fixed set of reasons ([`LoginFailure`]) and never by username or address, so
+//! the series stay few and the metric leaks nobody's name: a rise of `unknown_user` is someone
+//! trying names, of `wrong_password` someone guessing passwords, of `locked_out` the throttle
+//! holding them back.
 
 use std::net::IpAddr;
 
@@ -42,6 +48,51 @@ impl std::fmt::Debug for TokenPair {
     }
 }
 
+/// Why a login was refused, as `auth_login_failures_total{reason}` counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// No account has this username (or it cannot be one).
+    UnknownUser,
+    /// The account exists and the password does not match.
+    WrongPassword,
+    /// Too many recent failures for this username from this address: not even checked.
+    LockedOut,
+}
+
+impl LoginFailure {
+    pub const ALL: [Self; 3] = [Self::UnknownUser, Self::WrongPassword, Self::LockedOut];
+
+    /// The `reason` label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::UnknownUser => "unknown_user",
+            Self::WrongPassword => "wrong_password",
+            Self::LockedOut => "locked_out",
+        }
+    }
+
+    fn count(self) {
+        platform::metrics::counter!("auth_login_failures_total", "reason" => self.label())
+            .increment(1);
+    }
+}
+
+/// Registers `auth_login_failures_total` for every reason at zero, so a scrape shows the series
+/// before the first failure and `rate()` has a starting point.
+pub fn register_login_failure_metrics() {
+    // The recorder must exist before the counters are registered, or they count nowhere.
+    platform::metrics::handle();
+    platform::metrics::describe_counter!(
+        "auth_login_failures_total",
+        "Refused logins by reason (unknown_user, wrong_password, locked_out)"
+    );
+    for reason in LoginFailure::ALL {
+        // Adding nothing registers the series without moving a count another start made.
+        platform::metrics::counter!("auth_login_failures_total", "reason" => reason.label())
+            .increment(0);
+    }
+}
+
 /// Checks a username and password and starts a session.
 pub async fn login(
     state: &AppState,
@@ -65,6 +116,7 @@ pub async fn login(
         // The lock lifts when the oldest of the last five failures leaves the window.
         let wait_ms = (oldest_counted + FAILURE_WINDOW_MS - now).max(1000);
         let retry_after_secs = u64::try_from(wait_ms).unwrap_or(1).div_ceil(1000);
+        LoginFailure::LockedOut.count();
         return Err(AuthError::TooManyAttempts { retry_after_secs });
     }
 
@@ -91,11 +143,17 @@ pub async fn login(
             Ok(pair)
         }
         _ => {
+            let failure = if credentials.is_some() {
+                LoginFailure::WrongPassword
+            } else {
+                LoginFailure::UnknownUser
+            };
+            failure.count();
             state
                 .storage
                 .record_failure(&subject, &client_ip, now, window_start)
                 .await?;
-            tracing::info!(client_ip = %client_ip, "login failed");
+            tracing::info!(client_ip = %client_ip, reason = failure.label(), "login failed");
             Err(AuthError::InvalidCredentials)
         }
     }

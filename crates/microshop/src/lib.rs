@@ -6,6 +6,7 @@
 //! runs one service and takes the others' URLs from settings. Both stop the same way: stop
 //! accepting, drain in-flight requests for at most 10 s, end background tasks.
 
+pub mod health_check;
 pub mod settings;
 
 use std::net::SocketAddr;

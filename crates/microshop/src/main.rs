@@ -1,7 +1,8 @@
 //! `microshop`: parse settings, run the chosen mode, exit with a meaningful code.
 //!
 //! Exit codes: 0 after a clean shutdown, 64 for a bad setting (EX_USAGE), 1 when a service
-//! cannot start (a port taken, a database unreachable).
+//! cannot start (a port taken, a database unreachable). `health-check` exits 0 when the service
+//! is ready and 1 when it is not (Docker's contract).
 
 use std::process::ExitCode;
 
@@ -29,7 +30,7 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(invocation)) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) if error.downcast_ref::<microshop::MissingSetting>().is_some() => {
             eprintln!("{error}");
             ExitCode::from(64)
@@ -41,7 +42,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(invocation: Invocation) -> anyhow::Result<()> {
+async fn run(invocation: Invocation) -> anyhow::Result<ExitCode> {
     match invocation {
         Invocation::Up(settings) => {
             platform::telemetry::init(settings.log_format);
@@ -59,7 +60,7 @@ async fn run(invocation: Invocation) -> anyhow::Result<()> {
             if !stack.stop().await {
                 tracing::warn!("some requests were still running after the drain timeout");
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Invocation::Serve(service, settings) => {
             platform::telemetry::init(settings.log_format);
@@ -76,7 +77,7 @@ async fn run(invocation: Invocation) -> anyhow::Result<()> {
             if !server::drain(vec![running]).await {
                 tracing::warn!("some requests were still running after the drain timeout");
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Invocation::RotateKey(settings) => {
             platform::telemetry::init(settings.log_format);
@@ -84,7 +85,17 @@ async fn run(invocation: Invocation) -> anyhow::Result<()> {
             println!(
                 "new signing key {kid}: new tokens use it; older keys stay valid until their tokens expire"
             );
-            Ok(())
+            Ok(ExitCode::SUCCESS)
+        }
+        Invocation::HealthCheck(check) => {
+            let verdict = microshop::health_check::run(&check).await;
+            if verdict.healthy {
+                println!("{}", verdict.line);
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("{}", verdict.line);
+                Ok(ExitCode::FAILURE)
+            }
         }
     }
 }

@@ -50,6 +50,10 @@ pub enum Command {
     /// Administration of the auth service.
     #[command(subcommand)]
     Auth(AuthCommand),
+    /// Ask a running service whether it is ready (`/health/ready`): exit 0 when it answers 2xx,
+    /// 1 otherwise, after one line saying which. For container health checks (the image has no
+    /// curl nor wget).
+    HealthCheck(Box<HealthCheck>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -57,6 +61,29 @@ pub enum AuthCommand {
     /// Add a new signing key: new tokens use it, tokens signed by older keys stay valid until
     /// they expire.
     RotateKey(Box<Settings>),
+}
+
+/// What `microshop health-check` asks. The first of these that is given decides: `--url`,
+/// `--port` (on this host), the named service (on its port from the same settings `serve`
+/// reads: `--orders-port`, `MICROSHOP_ORDERS_PORT`, the settings file), else the service of the
+/// `microshop` process running beside this one (a container's: its command line is read again
+/// with these settings), else the gateway.
+#[derive(Debug, Clone, Args)]
+pub struct HealthCheck {
+    /// The service to ask, on the port `serve <SERVICE>` would listen on.
+    #[arg(value_enum)]
+    pub service: Option<Service>,
+
+    /// The URL to ask instead (plain HTTP), such as http://127.0.0.1:8003/health/ready.
+    #[arg(long, env = "MICROSHOP_HEALTHCHECK_URL", value_name = "URL")]
+    pub url: Option<String>,
+
+    /// The port to ask `/health/ready` on, on this host, instead of the service's.
+    #[arg(long, value_name = "PORT")]
+    pub port: Option<u16>,
+
+    #[command(flatten)]
+    pub settings: Box<Settings>,
 }
 
 /// The services this binary can run.
@@ -286,6 +313,7 @@ pub enum Invocation {
     Up(Settings),
     Serve(Service, Settings),
     RotateKey(Settings),
+    HealthCheck(HealthCheck),
 }
 
 /// A setting could not be accepted; the binary exits with code 64 (EX_USAGE).
@@ -316,6 +344,7 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, UsageError> {
         Some(Command::Up(settings)) => Invocation::Up(*settings),
         Some(Command::Serve { service, settings }) => Invocation::Serve(service, *settings),
         Some(Command::Auth(AuthCommand::RotateKey(settings))) => Invocation::RotateKey(*settings),
+        Some(Command::HealthCheck(check)) => Invocation::HealthCheck(*check),
     })
 }
 

@@ -454,6 +454,73 @@ fn pool_options(engine: Engine, max_connections: u32) -> AnyPoolOptions {
         })
 }
 
+/// A service's pool usage as gauges, read at each scrape (see [`crate::metrics::Sampled`]):
+/// `db_pool_connections{service, state="idle"|"in_use"}` and
+/// `db_pool_max_connections{service}`. In use near the maximum, with requests waiting, is a pool
+/// too small for the load, or connections held across slow calls; idle near zero at rest, a
+/// database that keeps dropping connections.
+///
+/// On SQLite the file's single writer connection is not part of the pool: its contention shows
+/// in `db_write_wait_duration_seconds` instead.
+pub struct PoolUsage {
+    pool: AnyPool,
+    idle: metrics::Gauge,
+    in_use: metrics::Gauge,
+    max: metrics::Gauge,
+}
+
+impl std::fmt::Debug for PoolUsage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PoolUsage").finish_non_exhaustive()
+    }
+}
+
+impl PoolUsage {
+    /// Reports `pool`'s usage under `service` on every `/metrics` for as long as the returned
+    /// handle lives (the service's router holds it); the series exist from this call on.
+    pub fn report(service: &'static str, pool: AnyPool) -> Arc<Self> {
+        // The recorder must exist before the gauges are registered, or they record nowhere.
+        crate::metrics::handle();
+        metrics::describe_gauge!(
+            "db_pool_connections",
+            "Connections a service's database pool holds open, by state (idle, in_use)"
+        );
+        metrics::describe_gauge!(
+            "db_pool_max_connections",
+            "The most connections a service's database pool may open"
+        );
+        let usage = Arc::new(Self {
+            pool,
+            idle: metrics::gauge!("db_pool_connections", "service" => service, "state" => "idle"),
+            in_use: metrics::gauge!("db_pool_connections", "service" => service, "state" => "in_use"),
+            max: metrics::gauge!("db_pool_max_connections", "service" => service),
+        });
+        usage.sample_now();
+        let sampled: Arc<dyn crate::metrics::Sampled> = usage.clone();
+        crate::metrics::sample_at_render(&sampled);
+        usage
+    }
+
+    fn sample_now(&self) {
+        // Two separate atomic loads: a connection may change hands in between, so never let
+        // idle exceed the total.
+        let open = self.pool.size();
+        let idle = u32::try_from(self.pool.num_idle())
+            .unwrap_or(u32::MAX)
+            .min(open);
+        self.idle.set(f64::from(idle));
+        self.in_use.set(f64::from(open - idle));
+        self.max
+            .set(f64::from(self.pool.options().get_max_connections()));
+    }
+}
+
+impl crate::metrics::Sampled for PoolUsage {
+    fn sample(&self) {
+        self.sample_now();
+    }
+}
+
 /// The writer connection of a SQLite file, and whether a transaction was left open on it by a
 /// holder that went away (a cancelled request): the next holder rolls it back first.
 struct Writer {
@@ -802,4 +869,61 @@ mod tests {
     }
 
     static EMPTY: Migrator = Migrator::DEFAULT;
+
+    /// The value of the `db_pool_*` sample of `service` with `state` (`None`: the gauge without
+    /// a state) in a Prometheus text.
+    fn pool_sample(text: &str, name: &str, service: &str, state: Option<&str>) -> Option<f64> {
+        text.lines()
+            .find(|line| {
+                line.starts_with(&format!("{name}{{"))
+                    && line.contains(&format!("service=\"{service}\""))
+                    && state.is_none_or(|state| line.contains(&format!("state=\"{state}\"")))
+            })
+            .and_then(|line| line.rsplit(' ').next()?.parse().ok())
+    }
+
+    #[tokio::test]
+    async fn pool_usage_is_read_at_each_scrape_and_does_not_keep_the_pool_alive() {
+        let dir = tempfile::tempdir().unwrap();
+        let migrations = Migrations {
+            sqlite: &EMPTY,
+            postgres: &EMPTY,
+        };
+        let pool = connect(&sqlite_url(dir.path(), "pool-usage"), 3, migrations)
+            .await
+            .unwrap();
+        let service = "db-pool-usage-unit";
+        let usage = PoolUsage::report(service, pool.clone());
+        let gauge = |text: &str, state| pool_sample(text, "db_pool_connections", service, state);
+
+        let held = pool.acquire().await.unwrap();
+        let text = crate::metrics::render();
+        assert_eq!(gauge(&text, Some("in_use")), Some(1.0), "{text}");
+        assert_eq!(
+            pool_sample(&text, "db_pool_max_connections", service, None),
+            Some(3.0)
+        );
+        let open = f64::from(pool.size());
+        assert_eq!(gauge(&text, Some("idle")), Some(open - 1.0));
+
+        // A connection goes back to the pool in a task of its own: wait for it.
+        drop(held);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while pool.num_idle() == 0 {
+            assert!(tokio::time::Instant::now() < deadline, "never returned");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let text = crate::metrics::render();
+        assert_eq!(gauge(&text, Some("in_use")), Some(0.0), "{text}");
+        assert_eq!(gauge(&text, Some("idle")), Some(f64::from(pool.size())));
+
+        // Once its owner lets go, nothing else holds the pool: it closes as it is dropped.
+        let closed = pool.close_event();
+        drop(usage);
+        drop(pool);
+        crate::metrics::render();
+        tokio::time::timeout(Duration::from_secs(5), closed)
+            .await
+            .expect("the pool was dropped, not kept by the metrics");
+    }
 }

@@ -5,6 +5,11 @@
 //! request id (taken from `X-Request-Id` or minted) on the response and on every log line; the
 //! request metrics; the 1 MiB body limit; and a panic guard that answers an opaque 500 and keeps
 //! the service serving.
+//!
+//! The database a service declares for its readiness ([`Readiness::database`],
+//! [`Readiness::opened_database`]) is also the pool whose usage its `/metrics` reports
+//! ([`crate::db::PoolUsage`]): every service with a database declares it there, so none can
+//! forget the metrics.
 
 use std::any::Any;
 use std::cell::Cell;
@@ -44,6 +49,8 @@ pub struct Readiness {
     /// Each check with whether its failure makes the service unready (`true`) or only
     /// degraded (`false`).
     checks: Vec<(&'static str, ReadinessCheck, bool)>,
+    /// The database pools checked, whose usage `/metrics` reports.
+    pools: Vec<sqlx::AnyPool>,
 }
 
 impl std::fmt::Debug for Readiness {
@@ -89,8 +96,10 @@ impl Readiness {
         self
     }
 
-    /// Readiness of a sqlx pool: one round trip.
-    pub fn database(self, pool: sqlx::AnyPool) -> Self {
+    /// Readiness of a sqlx pool: one round trip. The service's `/metrics` reports the pool's
+    /// usage.
+    pub fn database(mut self, pool: sqlx::AnyPool) -> Self {
+        self.pools.push(pool.clone());
         self.check("database", move || {
             let pool = pool.clone();
             async move {
@@ -103,9 +112,11 @@ impl Readiness {
         })
     }
 
-    /// Readiness of a database opened by [`crate::db::open`]: while it is still being reached,
-    /// why not (attempt, next retry, last error); then one round trip.
-    pub fn opened_database(self, database: crate::db::Database) -> Self {
+    /// Readiness of a database opened by [`crate::db::Database::open`]: while it is still being
+    /// reached, why not (attempt, next retry, last error); then one round trip. The service's
+    /// `/metrics` reports the pool's usage.
+    pub fn opened_database(mut self, database: crate::db::Database) -> Self {
+        self.pools.push(database.pool().clone());
         self.check("database", move || {
             let database = database.clone();
             async move { database.check().await }
@@ -139,6 +150,12 @@ impl Readiness {
 
 /// Wraps a service's routes with the health, metrics, error and tracing behaviour of every service.
 pub fn service_app(service: &'static str, routes: Router, readiness: Readiness) -> Router {
+    // Sampled at every scrape for as long as this router (which holds them) lives.
+    let pool_usage: Arc<[_]> = readiness
+        .pools
+        .iter()
+        .map(|pool| crate::db::PoolUsage::report(service, pool.clone()))
+        .collect();
     let ready = readiness.clone();
     let health = Router::new()
         .route(
@@ -165,7 +182,13 @@ pub fn service_app(service: &'static str, routes: Router, readiness: Readiness) 
                 }
             }),
         )
-        .route("/metrics", get(render_metrics));
+        .route(
+            "/metrics",
+            get(move || {
+                let _sampled_while_served = Arc::clone(&pool_usage);
+                render_metrics()
+            }),
+        );
     with_common_layers(service, routes.merge(health))
 }
 
@@ -206,7 +229,7 @@ async fn render_metrics() -> impl IntoResponse {
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4"),
         )],
-        crate::metrics::handle().render(),
+        crate::metrics::render(),
     )
 }
 
@@ -395,6 +418,35 @@ mod tests {
         for line in &lines[2..] {
             assert!(line.contains(&format!("request_id={minted}")), "{line}");
             assert!(line.contains("service=\"log-test\"") || line.contains("service=log-test"));
+        }
+    }
+
+    #[tokio::test]
+    async fn metrics_report_the_pool_of_the_database_the_readiness_checks() {
+        sqlx::any::install_default_drivers();
+        // Lazy: no connection is opened, so none is idle or in use.
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(4)
+            .connect_lazy("sqlite::memory:")
+            .unwrap();
+        let app = service_app(
+            "http-pool-unit",
+            Router::new(),
+            Readiness::new().database(pool),
+        );
+        let request = http::Request::get("/metrics").body(Body::empty()).unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        for series in [
+            r#"db_pool_max_connections{service="http-pool-unit"} 4"#,
+            r#"db_pool_connections{service="http-pool-unit",state="in_use"} 0"#,
+            r#"db_pool_connections{service="http-pool-unit",state="idle"} 0"#,
+        ] {
+            assert!(text.lines().any(|line| line == series), "{series}\n{text}");
         }
     }
 

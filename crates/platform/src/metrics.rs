@@ -10,13 +10,18 @@
 //! keeps the handles it used, keyed by (service, method, route, status); nothing is locked or
 //! shared between threads on the hot path. Labels stay bounded so the cache does too: `route` is
 //! the route template, never the raw path, and a method outside the standard set is `OTHER`.
+//!
+//! Some numbers are a state held elsewhere rather than events (how many connections a pool has
+//! open): keeping a gauge in step would cost work on every change, so they are read when
+//! `/metrics` is rendered instead ([`Sampled`], [`render`]): always fresh, nothing in the
+//! background.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::pin::Pin;
-use std::sync::OnceLock;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -66,6 +71,51 @@ pub fn handle() -> &'static PrometheusHandle {
             .ok();
         handle
     })
+}
+
+/// Re-exported so service crates register their own series (`platform::metrics::counter!`)
+/// without a dependency on `metrics` of their own. Call [`handle`] before registering, or the
+/// handle records nowhere.
+pub use ::metrics::{
+    counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
+};
+
+/// A source of gauges whose values are read when `/metrics` is rendered (see [`render`]).
+pub trait Sampled: Send + Sync {
+    /// Sets the source's gauges to its current state; called on every render, so it must be
+    /// cheap (atomic loads, not I/O).
+    fn sample(&self);
+}
+
+/// The sources [`render`] samples, held weakly: a source stops being sampled when its owner
+/// drops it (a service's router, at shutdown), so nothing here keeps a pool alive.
+static SAMPLED: Mutex<Vec<Weak<dyn Sampled>>> = Mutex::new(Vec::new());
+
+/// Has `source` sampled before every [`render`] for as long as it lives elsewhere.
+pub fn sample_at_render(source: &Arc<dyn Sampled>) {
+    handle();
+    let mut sampled = SAMPLED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    sampled.retain(|source| source.strong_count() > 0);
+    sampled.push(Arc::downgrade(source));
+}
+
+/// The Prometheus text of every series, after sampling every live [`Sampled`] source: what
+/// `/metrics` answers.
+pub fn render() -> String {
+    let live: Vec<Arc<dyn Sampled>> = {
+        let mut sampled = SAMPLED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        sampled.retain(|source| source.strong_count() > 0);
+        sampled.iter().filter_map(Weak::upgrade).collect()
+    };
+    // Outside the lock: a source is free to do what it likes, registering another included.
+    for source in &live {
+        source.sample();
+    }
+    handle().render()
 }
 
 /// Middleware recording request count and latency by route template and status, and the

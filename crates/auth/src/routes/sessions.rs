@@ -16,7 +16,10 @@ use crate::error::AuthError;
 use crate::sessions::{self, TokenPair};
 use crate::state::AppState;
 
+/// The session routes; registers the login-failure counters, so they show on `/metrics` from
+/// the start.
 pub fn router() -> Router<AppState> {
+    sessions::register_login_failure_metrics();
     Router::new()
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))

@@ -167,6 +167,7 @@ fn every_subcommand_has_help_listing_environment_variables() {
         vec!["serve", "--help"],
         vec!["auth", "--help"],
         vec!["auth", "rotate-key", "--help"],
+        vec!["health-check", "--help"],
     ] {
         let output = Command::new(BINARY).args(&args).output().unwrap();
         assert!(output.status.success(), "{args:?}");
@@ -201,4 +202,100 @@ async fn rotate_key_adds_a_key_that_new_tokens_use() {
     let second = rotate();
     assert!(second.status.success());
     assert_ne!(first.stdout, second.stdout, "each rotation names a new key");
+}
+
+/// `microshop health-check` with `args` and `env`, run off the async runtime (the test may serve
+/// what it asks).
+async fn health_check(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut command = Command::new(BINARY);
+    command
+        .arg("health-check")
+        .args(args)
+        .env_remove("MICROSHOP_HEALTHCHECK_URL")
+        .envs(env.iter().copied());
+    tokio::task::spawn_blocking(move || command.output().unwrap())
+        .await
+        .unwrap()
+}
+
+/// A port on the loopback that nothing listens on (bound, then closed).
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn health_check_exits_zero_when_the_service_is_ready_and_one_otherwise() {
+    let running = start_up();
+    let ready_url = format!("{}/health/ready", running.gateway);
+    let port = running.gateway.rsplit(':').next().unwrap().to_owned();
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while client.get(&ready_url).send().await.map(|r| r.status()).ok()
+        != Some(reqwest::StatusCode::OK)
+    {
+        assert!(Instant::now() < deadline, "the gateway never became ready");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Asked by URL, by the variable, by port, and by service (its port read as `serve` reads it).
+    for (args, env) in [
+        (vec!["--url", ready_url.as_str()], vec![]),
+        (
+            vec![],
+            vec![("MICROSHOP_HEALTHCHECK_URL", ready_url.as_str())],
+        ),
+        (vec!["--port", port.as_str()], vec![]),
+        (
+            vec!["gateway"],
+            vec![("MICROSHOP_GATEWAY_PORT", port.as_str())],
+        ),
+    ] {
+        let output = health_check(&args, &env).await;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?} {env:?}: {stdout}{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(stdout.lines().count(), 1, "{stdout}");
+        assert!(
+            stdout.contains(&ready_url) && stdout.contains("200"),
+            "{stdout}"
+        );
+    }
+
+    // Nothing listening.
+    let closed = closed_port().to_string();
+    let output = health_check(&["--port", &closed], &[]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("not ready:") && stderr.contains(&closed),
+        "{stderr}"
+    );
+
+    // Listening, but not ready: the line says why.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let unready = format!("http://{}/health/ready", listener.local_addr().unwrap());
+    let app = axum::Router::new().route(
+        "/health/ready",
+        axum::routing::get(|| async {
+            (
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                axum::Json(serde_json::json!({"status": "not_ready", "checks": {"database": {"status": "down"}}})),
+            )
+        }),
+    );
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let output = health_check(&["--url", &unready], &[]).await;
+    server.abort();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("503") && stderr.contains("database"),
+        "{stderr}"
+    );
 }

@@ -616,6 +616,28 @@ fn instruction(dockerfile: &str, keyword: &str) -> Vec<String> {
         .unwrap_or_else(|error| panic!("{keyword} is not an exec-form array: {error}"))
 }
 
+/// The exec-form command of the Dockerfile's `HEALTHCHECK` (options and `CMD` may span lines).
+fn healthcheck_command(dockerfile: &str) -> Vec<String> {
+    let start = dockerfile
+        .find("\nHEALTHCHECK ")
+        .expect("the image has a health check");
+    let mut instruction = String::new();
+    for line in dockerfile[start + 1..].lines() {
+        match line.trim_end().strip_suffix('\\') {
+            Some(continued) => instruction.push_str(continued),
+            None => {
+                instruction.push_str(line);
+                break;
+            }
+        }
+    }
+    let (_, command) = instruction
+        .split_once(" CMD ")
+        .unwrap_or_else(|| panic!("HEALTHCHECK without CMD: {instruction}"));
+    serde_json::from_str(command.trim())
+        .unwrap_or_else(|error| panic!("HEALTHCHECK CMD is not an exec-form array: {error}"))
+}
+
 #[test]
 fn the_image_and_compose_serve_exactly_the_services_the_binary_knows() {
     let dockerfile = read("Dockerfile");
@@ -660,14 +682,23 @@ fn the_image_and_compose_serve_exactly_the_services_the_binary_knows() {
         );
     }
 
-    // The health-check script knows every service and its port.
-    let script = read("deploy/docker/healthcheck.sh");
-    for (service, port) in &binary().ports {
-        assert!(
-            script.contains(&format!("    {service}) default={port} ;;")),
-            "healthcheck.sh does not know {service} on {port}"
-        );
-    }
+    // The image checks itself with the binary's own subcommand: no script, no wget.
+    assert_eq!(
+        healthcheck_command(&dockerfile),
+        ["microshop", "health-check"]
+    );
+    assert!(
+        help(&["health-check", "--help"]).contains("MICROSHOP_HEALTHCHECK_URL"),
+        "`microshop health-check` exists"
+    );
+    let instructions: String = dockerfile
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .collect();
+    assert!(
+        !instructions.contains("wget") && !instructions.contains("busybox"),
+        "the image needs nothing but microshop for its health check"
+    );
 
     let mut served = BTreeSet::new();
     for (name, service) in services(&yaml(COMPOSE)) {
@@ -687,11 +718,13 @@ fn the_image_and_compose_serve_exactly_the_services_the_binary_knows() {
             &name, served_service,
             "a compose service is named after its service"
         );
-        let port = binary().ports[served_service];
-        let check = strings(&service["healthcheck"]["test"]).join(" ");
-        assert!(
-            check.contains(&format!("http://127.0.0.1:{port}/health/ready")),
-            "{name}'s health check asks another port: {check}"
+        // The check names the service the container serves, so it asks the port that
+        // service's settings give it.
+        let check = strings(&service["healthcheck"]["test"]);
+        assert_eq!(
+            check,
+            ["CMD", "microshop", "health-check", served_service.as_str()],
+            "{name}'s health check asks another service"
         );
         served.insert(name);
     }

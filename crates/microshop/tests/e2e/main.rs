@@ -1,10 +1,12 @@
 //! End-to-end tests of the `microshop` binary and of the whole embedded stack.
 //!
 //! `binary` runs the real executable (banner, health, signals, exit codes, `--help`);
-//! `stack` starts every service in-process on free ports and drives it over HTTP like a client.
+//! `stack` starts every service in-process on free ports and drives it over HTTP like a client;
+//! `metrics` scrapes every service after an order flow.
 
 mod binary;
 mod deploy;
+mod metrics;
 mod openapi;
 mod shop;
 mod side;
