@@ -28,9 +28,20 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(invocation)) {
+    let outcome = runtime.block_on(run(invocation));
+    // The last spans (the shutdown's own) leave before the process does; off the runtime's
+    // threads, since the exporter sends through them.
+    runtime.block_on(async {
+        let _ = tokio::task::spawn_blocking(platform::traces::flush).await;
+    });
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) if error.downcast_ref::<microshop::MissingSetting>().is_some() => {
+        Err(error)
+            if error.downcast_ref::<microshop::MissingSetting>().is_some()
+                || error
+                    .downcast_ref::<platform::traces::TracesError>()
+                    .is_some() =>
+        {
             eprintln!("{error}");
             ExitCode::from(64)
         }
@@ -44,7 +55,7 @@ fn main() -> ExitCode {
 async fn run(invocation: Invocation) -> anyhow::Result<()> {
     match invocation {
         Invocation::Up(settings) => {
-            platform::telemetry::init(settings.log_format);
+            platform::telemetry::init(settings.log_format, "microshop")?;
             let stack = Stack::start(&settings).await?;
             println!(
                 "microshop is up: {}  (admin password in {})",
@@ -62,7 +73,7 @@ async fn run(invocation: Invocation) -> anyhow::Result<()> {
             Ok(())
         }
         Invocation::Serve(service, settings) => {
-            platform::telemetry::init(settings.log_format);
+            platform::telemetry::init(settings.log_format, service.name())?;
             let shutdown = CancellationToken::new();
             let running = serve_one(service, &settings, shutdown.clone()).await?;
             println!(
@@ -79,7 +90,7 @@ async fn run(invocation: Invocation) -> anyhow::Result<()> {
             Ok(())
         }
         Invocation::RotateKey(settings) => {
-            platform::telemetry::init(settings.log_format);
+            platform::telemetry::init(settings.log_format, "microshop")?;
             let kid = rotate_key(&settings).await?;
             println!(
                 "new signing key {kid}: new tokens use it; older keys stay valid until their tokens expire"
