@@ -59,7 +59,7 @@ fn main() -> anyhow::Result<()> {
 async fn run() -> anyhow::Result<()> {
     // Logging as the binary sets it up, so its per-request cost is part of the measurement.
     if std::env::var_os("BENCH_NO_LOG").is_none() {
-        platform::telemetry::init(platform::telemetry::LogFormat::Human);
+        platform::telemetry::init(platform::telemetry::LogFormat::Human, "bench")?;
     }
     let args: Vec<String> = std::env::args().skip(1).collect();
     let shutdown = CancellationToken::new();

@@ -50,6 +50,7 @@ use platform::http::{REQUEST_ID, new_request_id};
 use platform::json::MAX_BODY_BYTES;
 use platform::metrics::InFlight;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::access;
 use crate::error::GatewayError;
@@ -119,9 +120,11 @@ impl Forwarder {
         let (mut parts, body) = request.into_parts();
         let request_id = request_id(&mut parts.headers);
         let method = parts.method.clone();
+        let span = self.server_span(&parts, &request_id);
         let mut body = Some(body);
         let outcome = AssertUnwindSafe(self.forward(parts, &mut body, &request_id))
             .catch_unwind()
+            .instrument(span.clone())
             .await;
         if let Some(unsent) = body {
             // Refused before the body went anywhere: read it off the connection so the client
@@ -152,7 +155,37 @@ impl Forwarder {
             response.status(),
             started.elapsed(),
         );
+        if platform::traces::is_exporting() {
+            span.record("http.response.status_code", response.status().as_u16());
+            if response.status().is_server_error() {
+                span.record("otel.status_code", "error");
+            }
+        }
         response
+    }
+
+    /// The request's span when traces are exported (see `platform::traces`): it continues a
+    /// client's trace, and the upstream's server span becomes its child.
+    fn server_span(&self, parts: &http::request::Parts, request_id: &HeaderValue) -> tracing::Span {
+        if !platform::traces::is_exporting() {
+            return tracing::Span::none();
+        }
+        let method = parts.method.as_str();
+        let span = tracing::info_span!(
+            "request",
+            service = SERVICE,
+            request_id = request_id.to_str().unwrap_or("-"),
+            otel.name = %format_args!("{method} {}", self.route),
+            otel.kind = "server",
+            http.request.method = method,
+            http.route = self.route,
+            url.path = parts.uri.path(),
+            peer.service = self.target.service,
+            http.response.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        );
+        platform::traces::continue_from_headers(&span, &parts.headers);
+        span
     }
 
     /// Forwards the request; the body leaves its `slot` only when it is sent upstream.
@@ -203,6 +236,8 @@ impl Forwarder {
             HeaderValue::from_str(authority.as_str()).ok()
         });
         prepare_request_headers(&mut parts.headers, client_ip, forwarded_host);
+        // This request's span becomes the upstream's parent (when traces are exported).
+        platform::traces::inject_current(&mut parts.headers);
         // Even a `Connection` header naming it cannot take the request id away.
         parts
             .headers

@@ -29,9 +29,20 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(invocation)) {
+    let outcome = runtime.block_on(run(invocation));
+    // The last spans (the shutdown's own) leave before the process does; off the runtime's
+    // threads, since the exporter sends through them.
+    runtime.block_on(async {
+        let _ = tokio::task::spawn_blocking(platform::traces::flush).await;
+    });
+    match outcome {
         Ok(code) => code,
-        Err(error) if error.downcast_ref::<microshop::MissingSetting>().is_some() => {
+        Err(error)
+            if error.downcast_ref::<microshop::MissingSetting>().is_some()
+                || error
+                    .downcast_ref::<platform::traces::TracesError>()
+                    .is_some() =>
+        {
             eprintln!("{error}");
             ExitCode::from(64)
         }
@@ -45,7 +56,7 @@ fn main() -> ExitCode {
 async fn run(invocation: Invocation) -> anyhow::Result<ExitCode> {
     match invocation {
         Invocation::Up(settings) => {
-            platform::telemetry::init(settings.log_format);
+            platform::telemetry::init(settings.log_format, "microshop")?;
             let stack = Stack::start(&settings).await?;
             println!(
                 "microshop is up: {}  (admin password in {})",
@@ -63,7 +74,7 @@ async fn run(invocation: Invocation) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Invocation::Serve(service, settings) => {
-            platform::telemetry::init(settings.log_format);
+            platform::telemetry::init(settings.log_format, service.name())?;
             let shutdown = CancellationToken::new();
             let running = serve_one(service, &settings, shutdown.clone()).await?;
             println!(
@@ -80,7 +91,7 @@ async fn run(invocation: Invocation) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Invocation::RotateKey(settings) => {
-            platform::telemetry::init(settings.log_format);
+            platform::telemetry::init(settings.log_format, "microshop")?;
             let kid = rotate_key(&settings).await?;
             println!(
                 "new signing key {kid}: new tokens use it; older keys stay valid until their tokens expire"

@@ -22,6 +22,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use serde::de::DeserializeOwned;
+use tracing::Instrument;
 
 use crate::auth::{INTERNAL_TOKEN_HEADER, InternalToken};
 use crate::resilience::{BreakerConfig, BreakerState, CircuitBreaker, retry_with_backoff};
@@ -146,6 +147,7 @@ impl ServiceClient {
             1
         };
         let call = &call;
+        let span = self.client_span(call);
         let outcome = tokio::time::timeout(
             inner.policy.timeout,
             retry_with_backoff(
@@ -155,7 +157,14 @@ impl ServiceClient {
                 Failure::is_connection,
             ),
         )
+        .instrument(span.clone())
         .await;
+        if crate::traces::is_exporting() {
+            match &outcome {
+                Ok(Ok(reply)) => span.record("http.response.status_code", reply.status.as_u16()),
+                _ => span.record("otel.status_code", "error"),
+            };
+        }
         let result = match outcome {
             Ok(Ok(reply)) => return Ok(reply),
             Ok(Err(failure)) => failure.into_error(inner.upstream),
@@ -172,6 +181,25 @@ impl ServiceClient {
         Err(result)
     }
 
+    /// The call's client span when traces are exported (see [`crate::traces`]); the called
+    /// service's server span becomes its child.
+    fn client_span(&self, call: &Call) -> tracing::Span {
+        if !crate::traces::is_exporting() {
+            return tracing::Span::none();
+        }
+        let upstream = self.inner.upstream;
+        tracing::info_span!(
+            "call",
+            otel.name = %format_args!("{} {upstream}", call.method),
+            otel.kind = "client",
+            peer.service = upstream,
+            http.request.method = call.method.as_str(),
+            url.path = call.path.as_str(),
+            http.response.status_code = tracing::field::Empty,
+            otel.status_code = tracing::field::Empty,
+        )
+    }
+
     async fn attempt(&self, call: &Call) -> Result<Reply, Failure> {
         let inner = &*self.inner;
         let permit = inner.breaker.try_acquire().map_err(|_| Failure::Open)?;
@@ -183,6 +211,11 @@ impl ServiceClient {
             .header(header::ACCEPT, "application/json");
         for (name, value) in &call.headers {
             request = request.header(name.clone(), value.clone());
+        }
+        if crate::traces::is_exporting() {
+            let mut trace_headers = http::HeaderMap::new();
+            crate::traces::inject_current(&mut trace_headers);
+            request = request.headers(trace_headers);
         }
         if let Some(body) = &call.body {
             request = request.json(body);

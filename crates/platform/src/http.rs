@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -211,7 +211,8 @@ pub fn with_common_layers(service: &'static str, router: Router) -> Router {
                     tracing::debug!(method = %request.method(), path, "received");
                 })
                 .on_response(
-                    |response: &Response, latency: Duration, _span: &tracing::Span| {
+                    |response: &Response, latency: Duration, span: &tracing::Span| {
+                        record_status(response, span);
                         tracing::debug!(status = response.status().as_u16(), ?latency, "served");
                     },
                 )
@@ -296,13 +297,50 @@ pub fn new_request_id() -> HeaderValue {
 /// It is entered on every poll of the request and its fields are formatted once, when it is
 /// created, so it holds only what a log reader cannot find elsewhere: method and path are on the
 /// `received` line (debug level) and in the service's own messages.
+///
+/// When traces are exported (see [`crate::traces`]) the same span is the request's server span:
+/// it continues the caller's trace and carries the route and, once answered, the status.
 fn request_span<B>(service: &'static str, request: &http::Request<B>) -> tracing::Span {
     let request_id = request
         .headers()
         .get(&REQUEST_ID)
         .and_then(|value| value.to_str().ok())
         .unwrap_or("-");
-    tracing::info_span!("request", service, request_id = %request_id)
+    if !crate::traces::is_exporting() {
+        return tracing::info_span!("request", service, request_id = %request_id);
+    }
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(crate::metrics::UNMATCHED_ROUTE, MatchedPath::as_str);
+    let method = request.method().as_str();
+    let span = tracing::info_span!(
+        "request",
+        service,
+        request_id = %request_id,
+        otel.name = %format_args!("{method} {route}"),
+        otel.kind = "server",
+        http.request.method = method,
+        http.route = route,
+        url.path = request.uri().path(),
+        http.response.status_code = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    crate::traces::continue_from_headers(&span, request.headers());
+    span
+}
+
+/// Records the answer on a request's span (a no-op unless traces are exported, see
+/// [`request_span`]): a server error marks the span as failed.
+fn record_status(response: &Response, span: &tracing::Span) {
+    if !crate::traces::is_exporting() {
+        return;
+    }
+    let status = response.status();
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "error");
+    }
 }
 
 /// The client's address: the TCP peer, or, when the peer is a proxy on a loopback or private

@@ -18,6 +18,7 @@ pub mod redis_url;
 pub mod resilience;
 pub mod server;
 pub mod telemetry;
+pub mod traces;
 
 pub use auth::{AuthUser, Claims, Role, Verifier};
 pub use json::Json;

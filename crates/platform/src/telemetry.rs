@@ -19,25 +19,54 @@ pub enum LogFormat {
 /// Installs the global subscriber once; later calls (tests start many apps) are no-ops.
 ///
 /// The filter comes from `MICROSHOP_LOG` (or `RUST_LOG`) in `EnvFilter` syntax, default `info`.
-pub fn init(format: LogFormat) {
+/// When the OpenTelemetry variables name a collector (see [`crate::traces`]), spans are also
+/// exported, as `service_name` unless `OTEL_SERVICE_NAME` is set; a tracing setting that cannot
+/// work is an error, so a typo does not silently lose every trace. Call it inside the runtime
+/// (the exporter sends through it), and [`crate::traces::flush`] before exiting.
+pub fn init(format: LogFormat, service_name: &str) -> Result<(), crate::traces::TracesError> {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::filter::LevelFilter;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+
     let filter = std::env::var("MICROSHOP_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info,sqlx=warn,hyper=warn,tower_http=warn".to_owned());
     let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let (tracer, export) = crate::traces::exporting_tracer(service_name)?.unzip();
+    // Spans become OpenTelemetry spans only when they are exported; the extra bookkeeping
+    // (timings, events copied into spans) would otherwise be paid for nothing. The log filter
+    // does not apply to them: quieter logs must not mean fewer traces.
+    let traces = tracer.map(|tracer| {
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_tracked_inactivity(false)
+            .with_threads(false)
+            .with_level(false)
+            .with_filter(LevelFilter::INFO)
+    });
     // Logs go to stderr, so stdout stays for what the seeds ask to see there (the banner, the
     // notifier's lines); colours only on a terminal, they cost a lot per line otherwise.
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let logs = tracing_subscriber::fmt::layer()
         .with_span_events(FmtSpan::NONE)
         .with_target(false)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    let _ = match format {
-        LogFormat::Human => builder.try_init(),
-        LogFormat::Json => builder
+        .with_writer(std::io::stderr);
+    let logs = match format {
+        LogFormat::Human => logs.with_ansi(ansi).with_filter(filter).boxed(),
+        LogFormat::Json => logs
             .json()
             .with_current_span(true)
             .with_span_list(false)
-            .try_init(),
+            .with_filter(filter)
+            .boxed(),
     };
+    let _ = tracing_subscriber::registry()
+        .with(traces)
+        .with(logs)
+        .try_init();
+    if let Some(export) = export {
+        tracing::info!(url = %export.traces_url, protocol = ?export.protocol, "exporting traces over OTLP");
+    }
+    Ok(())
 }

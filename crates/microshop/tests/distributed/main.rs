@@ -9,6 +9,7 @@
 
 mod broker;
 mod cluster;
+mod traces;
 
 use std::future::Future;
 use std::sync::Arc;

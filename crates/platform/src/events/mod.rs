@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
+use tracing::Instrument;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -64,7 +65,8 @@ pub struct Event {
 }
 
 impl Event {
-    /// A new event with a fresh UUIDv7 id and the current time.
+    /// A new event with a fresh UUIDv7 id and the current time, in the current trace (its
+    /// `traceparent`, when traces are exported): the consumer's work joins the request's trace.
     pub fn new(source: &str, kind: &str, subject: impl Into<String>, data: impl Serialize) -> Self {
         Self {
             specversion: "1.0".to_owned(),
@@ -75,7 +77,7 @@ impl Event {
             subject: subject.into(),
             datacontenttype: "application/json".to_owned(),
             data: serde_json::to_value(data).unwrap_or(serde_json::Value::Null),
-            traceparent: None,
+            traceparent: crate::traces::current_traceparent(),
             deadletterreason: None,
         }
     }
@@ -157,15 +159,18 @@ where
     P: FnOnce(Event) -> BoxFuture<'static, ()>,
 {
     let mut backoff = RETRY_START;
+    let span = consumer_span(topic, group, event);
     loop {
         // A panicking handler must not take the member down with the message held.
         let outcome = AssertUnwindSafe(handler.handle(event))
             .catch_unwind()
+            .instrument(span.clone())
             .await
             .unwrap_or_else(|_| Handled::Retry("the handler panicked".to_owned()));
         match outcome {
             Handled::Done => return true,
             Handled::Reject(reason) => {
+                span.record("otel.status_code", "error");
                 tracing::warn!(%topic, %group, event_id = %event.id, %reason, "event rejected to the dead-letter topic");
                 let mut parked = event.clone();
                 parked.deadletterreason = Some(reason);
@@ -182,4 +187,26 @@ where
             }
         }
     }
+}
+
+/// The span a delivery runs in when traces are exported (see [`crate::traces`]): a consumer span
+/// continuing the trace of the request that emitted the event, so the trace reaches across
+/// the bus.
+fn consumer_span(topic: &str, group: &str, event: &Event) -> tracing::Span {
+    if !crate::traces::is_exporting() {
+        return tracing::Span::none();
+    }
+    let span = tracing::info_span!(
+        "consume",
+        otel.name = %format_args!("{topic} process"),
+        otel.kind = "consumer",
+        messaging.destination.name = topic,
+        messaging.consumer.group.name = group,
+        messaging.message.id = event.id.as_str(),
+        cloudevents.event_type = event.kind.as_str(),
+        cloudevents.event_subject = event.subject.as_str(),
+        otel.status_code = tracing::field::Empty,
+    );
+    crate::traces::continue_from_traceparent(&span, event.traceparent.as_deref());
+    span
 }

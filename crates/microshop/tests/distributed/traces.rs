@@ -1,0 +1,292 @@
+//! Trace continuity: an order placed through the gateway is one trace, from the gateway through
+//! orders, products and payments, across Kafka, to the notifier, as exported over OTLP/HTTP to a
+//! small collector running inside the test.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::post;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
+use prost::Message;
+use reqwest::StatusCode;
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::SERIAL;
+use crate::cluster::{Cluster, Options};
+
+/// One exported span, as the test needs it.
+#[derive(Debug, Clone)]
+struct CollectedSpan {
+    trace_id: String,
+    span_id: String,
+    parent_span_id: String,
+    name: String,
+    kind: SpanKind,
+    /// The resource's `service.name`: which process sent it.
+    service: String,
+    attributes: HashMap<String, String>,
+}
+
+/// An OTLP/HTTP receiver (protobuf, `POST /v1/traces`) keeping every span it is sent.
+struct Collector {
+    addr: SocketAddr,
+    spans: Arc<Mutex<Vec<CollectedSpan>>>,
+}
+
+impl Collector {
+    async fn start() -> Self {
+        let spans = Arc::new(Mutex::new(Vec::new()));
+        let app = Router::new()
+            .route("/v1/traces", post(receive))
+            .with_state(spans.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a port for the collector");
+        let addr = listener.local_addr().expect("the collector's address");
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { addr, spans }
+    }
+
+    /// The base URL, as `OTEL_EXPORTER_OTLP_ENDPOINT` takes it.
+    fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    fn trace(&self, trace_id: &str) -> Vec<CollectedSpan> {
+        self.spans
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|span| span.trace_id == trace_id)
+            .cloned()
+            .collect()
+    }
+}
+
+async fn receive(
+    State(spans): State<Arc<Mutex<Vec<CollectedSpan>>>>,
+    body: Bytes,
+) -> (StatusCode, [(&'static str, &'static str); 1], Vec<u8>) {
+    let Ok(request) = ExportTraceServiceRequest::decode(body) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            [("content-type", "text/plain")],
+            b"not an OTLP protobuf export".to_vec(),
+        );
+    };
+    let mut received = Vec::new();
+    for resource_spans in request.resource_spans {
+        let resource = resource_spans
+            .resource
+            .map(|resource| attributes(&resource.attributes))
+            .unwrap_or_default();
+        let service = resource.get("service.name").cloned().unwrap_or_default();
+        for scope in resource_spans.scope_spans {
+            for span in scope.spans {
+                received.push(CollectedSpan {
+                    trace_id: hex(&span.trace_id),
+                    span_id: hex(&span.span_id),
+                    parent_span_id: hex(&span.parent_span_id),
+                    kind: SpanKind::try_from(span.kind).unwrap_or(SpanKind::Unspecified),
+                    name: span.name,
+                    service: service.clone(),
+                    attributes: attributes(&span.attributes),
+                });
+            }
+        }
+    }
+    spans.lock().unwrap().extend(received);
+    (
+        StatusCode::OK,
+        [("content-type", "application/x-protobuf")],
+        ExportTraceServiceResponse::default().encode_to_vec(),
+    )
+}
+
+fn attributes(pairs: &[KeyValue]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .filter_map(|pair| {
+            let value = match pair.value.as_ref()?.value.as_ref()? {
+                AnyValue::StringValue(text) => text.clone(),
+                AnyValue::IntValue(number) => number.to_string(),
+                AnyValue::BoolValue(flag) => flag.to_string(),
+                AnyValue::DoubleValue(number) => number.to_string(),
+                _ => return None,
+            };
+            Some((pair.key.clone(), value))
+        })
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// What the trace of one order must hold; `None` when it does, or what is missing.
+fn missing_from(trace: &[CollectedSpan], client_span: &str, order_id: &str) -> Option<String> {
+    let has = |service: &str, kind: SpanKind, what: &dyn Fn(&CollectedSpan) -> bool| {
+        trace
+            .iter()
+            .any(|span| span.service == service && span.kind == kind && what(span))
+    };
+    let route_is = |route: &'static str| {
+        move |span: &CollectedSpan| span.attributes.get("http.route").map(String::as_str) == Some(route)
+    };
+    let expectations: [(&str, bool); 7] = [
+        (
+            "the gateway's span of POST /orders, child of the client's",
+            trace.iter().any(|span| {
+                span.service == "gateway"
+                    && span.kind == SpanKind::Server
+                    && span.parent_span_id == client_span
+                    && span.attributes.get("http.response.status_code").map(String::as_str)
+                        == Some("201")
+            }),
+        ),
+        (
+            "orders' server span of POST /orders",
+            has("orders", SpanKind::Server, &route_is("/orders")),
+        ),
+        (
+            "orders' client span of a call to products",
+            has("orders", SpanKind::Client, &|span| {
+                span.attributes.get("peer.service").map(String::as_str) == Some("products")
+            }),
+        ),
+        (
+            "a products server span",
+            has("products", SpanKind::Server, &|_| true),
+        ),
+        (
+            "a payments server span",
+            has("payments", SpanKind::Server, &|_| true),
+        ),
+        (
+            "the notifier's consumer span of order.created for this order",
+            has("notifier", SpanKind::Consumer, &|span| {
+                span.attributes.get("cloudevents.event_type").map(String::as_str)
+                    == Some("order.created")
+                    && span.attributes.get("cloudevents.event_subject").map(String::as_str)
+                        == Some(order_id)
+            }),
+        ),
+        (
+            "the notifier's consumer span of order.paid for this order",
+            has("notifier", SpanKind::Consumer, &|span| {
+                span.attributes.get("cloudevents.event_type").map(String::as_str)
+                    == Some("order.paid")
+                    && span.attributes.get("cloudevents.event_subject").map(String::as_str)
+                        == Some(order_id)
+            }),
+        ),
+    ];
+    let missing: Vec<&str> = expectations
+        .iter()
+        .filter(|(_, present)| !present)
+        .map(|(what, _)| *what)
+        .collect();
+    (!missing.is_empty()).then(|| missing.join("; "))
+}
+
+/// Every span hangs, parent by parent, from the client's span: one tree, not several traces
+/// that happen to share an id.
+fn assert_connected(trace: &[CollectedSpan], client_span: &str) {
+    let ids: HashSet<&str> = trace.iter().map(|span| span.span_id.as_str()).collect();
+    let orphans: Vec<_> = trace
+        .iter()
+        .filter(|span| {
+            span.parent_span_id != client_span && !ids.contains(span.parent_span_id.as_str())
+        })
+        .map(|span| format!("{} {:?} in {}", span.name, span.kind, span.service))
+        .collect();
+    assert!(orphans.is_empty(), "spans with an unknown parent: {orphans:?}");
+}
+
+fn summary(trace: &[CollectedSpan]) -> Vec<String> {
+    trace
+        .iter()
+        .map(|span| format!("{}: {} ({:?})", span.service, span.name, span.kind))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_trace_follows_an_order_from_the_gateway_to_the_notifier() {
+    let _serial = SERIAL.lock().await;
+    let collector = Collector::start().await;
+    let options = Options {
+        envs: vec![
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector.endpoint()),
+            // Export within a fraction of a second instead of the default five.
+            ("OTEL_BSP_SCHEDULE_DELAY", "200".to_owned()),
+        ],
+        ..Options::default()
+    };
+    let Some(cluster) = Cluster::start("traces", options).await else {
+        return;
+    };
+    let token = cluster.sign_in("tracy").await;
+    let product = cluster.product(10).await;
+
+    // The client starts the trace; every span of the order must join it.
+    let trace_id = Uuid::new_v4().simple().to_string();
+    let client_span = Uuid::new_v4().simple().to_string()[..16].to_owned();
+    let response = cluster
+        .client
+        .post(format!("{}/orders", cluster.gateway()))
+        .bearer_auth(&token)
+        .header("traceparent", format!("00-{trace_id}-{client_span}-01"))
+        .header("idempotency-key", Uuid::now_v7().to_string())
+        .json(&json!({"items": [{"product_id": product, "quantity": 1}], "shipping_address": "1 rue du Test, Paris"}))
+        .send()
+        .await
+        .expect("the order answers");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let order: serde_json::Value = response.json().await.expect("an order");
+    let order_id = order["id"].as_str().expect("an order id").to_owned();
+    cluster
+        .await_notifications(
+            &token,
+            std::slice::from_ref(&order_id),
+            &["order.created", "order.paid"],
+            Duration::from_secs(30),
+        )
+        .await;
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let trace = collector.trace(&trace_id);
+        match missing_from(&trace, &client_span, &order_id) {
+            None => {
+                assert_connected(&trace, &client_span);
+                break;
+            }
+            Some(missing) if Instant::now() >= deadline => panic!(
+                "trace {trace_id} lacks: {missing}; it has {:?}; spans in all: {}",
+                summary(&trace),
+                collector.spans.lock().unwrap().len()
+            ),
+            Some(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+    // Requests the client did not trace start traces of their own: the sign-in is not in it.
+    let trace = collector.trace(&trace_id);
+    assert!(
+        trace
+            .iter()
+            .all(|span| span.attributes.get("http.route").map(String::as_str) != Some("/auth/login")),
+        "{:?}",
+        summary(&trace)
+    );
+}

@@ -1,0 +1,319 @@
+//! Distributed traces: one trace per request across every service it touches, exported over
+//! OTLP when an operator asks for it.
+//!
+//! The request's `tracing` spans are the trace's spans (the OpenTelemetry layer installed by
+//! [`crate::telemetry::init`] turns them into OpenTelemetry spans), so there is one
+//! instrumentation, not two. The trace crosses processes in the W3C `traceparent` header: each
+//! service continues the trace of an incoming request ([`continue_from_headers`]), puts it on
+//! the calls it makes ([`inject_current`], used by [`crate::client::ServiceClient`] and the
+//! gateway's proxy), and on the events it emits ([`current_traceparent`], stored in the outbox
+//! with the event, carried as a Kafka header); a consumer continues the trace of the event it
+//! handles. So gateway → orders → products/payments → Kafka → notifier is one trace id.
+//!
+//! Export is off unless `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`)
+//! names a collector: then spans are batched and sent over OTLP/HTTP, protobuf by default or
+//! JSON with `OTEL_EXPORTER_OTLP_PROTOCOL=http/json` (the standard variables; `grpc` is refused
+//! at start rather than silently not exported). Off, no OpenTelemetry layer is installed, no
+//! trace context is built and nothing is injected: tracing costs nothing when nobody collects
+//! traces. A `traceparent` sent by a client then passes through the gateway unchanged.
+//!
+//! The exporter runs on the SDK's own thread; its HTTP requests are handed to the service's
+//! tokio runtime through [`RuntimeHttpClient`], so there is one HTTP stack (reqwest) in the
+//! binary and export never blocks a request.
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::HeaderMap;
+use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::TracerProvider as _;
+use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// Whether spans are exported: set once, when the exporter is installed.
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// The provider, kept to flush the last spans at exit.
+static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
+
+/// Where and how spans are sent, from the standard OpenTelemetry variables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtlpSettings {
+    /// The full URL spans are posted to (`…/v1/traces`).
+    pub traces_url: String,
+    pub protocol: OtlpProtocol,
+}
+
+/// The OTLP/HTTP encodings this build speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OtlpProtocol {
+    Protobuf,
+    Json,
+}
+
+/// A tracing setting that cannot work; the process refuses to start with it.
+#[derive(Debug, thiserror::Error)]
+pub enum TracesError {
+    #[error(
+        "OTEL_EXPORTER_OTLP_PROTOCOL={0:?} is not supported: use http/protobuf (the default) or http/json, on the collector's OTLP/HTTP port (4318)"
+    )]
+    Protocol(String),
+    #[error("OTLP endpoint {url:?} is not a URL: {reason}")]
+    Endpoint { url: String, reason: String },
+    #[error("cannot start the OTLP exporter: {0}")]
+    Exporter(String),
+}
+
+impl OtlpSettings {
+    /// Reads `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or `OTEL_EXPORTER_OTLP_ENDPOINT`
+    /// (`/v1/traces` appended) and `OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL`. `None` when no
+    /// endpoint is set; an empty value counts as unset, as the specification says.
+    pub fn from_env() -> Result<Option<Self>, TracesError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, TracesError> {
+        let set = |name: &str| get(name).filter(|value| !value.trim().is_empty());
+        let traces_url = match (
+            set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+            set("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        ) {
+            (Some(url), _) => url.trim().to_owned(),
+            (None, Some(base)) => format!("{}/v1/traces", base.trim().trim_end_matches('/')),
+            (None, None) => return Ok(None),
+        };
+        let parsed = reqwest::Url::parse(&traces_url).map_err(|error| TracesError::Endpoint {
+            url: traces_url.clone(),
+            reason: error.to_string(),
+        })?;
+        if !matches!(parsed.scheme(), "http" | "https") {
+            return Err(TracesError::Endpoint {
+                url: traces_url,
+                reason: "the scheme must be http or https".to_owned(),
+            });
+        }
+        let protocol = match set("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+            .or_else(|| set("OTEL_EXPORTER_OTLP_PROTOCOL"))
+            .as_deref()
+            .map(str::trim)
+        {
+            None | Some("http/protobuf") => OtlpProtocol::Protobuf,
+            Some("http/json") => OtlpProtocol::Json,
+            Some(other) => return Err(TracesError::Protocol(other.to_owned())),
+        };
+        Ok(Some(Self {
+            traces_url,
+            protocol,
+        }))
+    }
+}
+
+/// Builds the exporting tracer when the environment asks for export (see the module docs), and
+/// remembers that spans are exported. `service_name` is the resource's `service.name` unless
+/// `OTEL_SERVICE_NAME` says otherwise. Must run inside the tokio runtime that will carry the
+/// export requests.
+pub(crate) fn exporting_tracer(
+    service_name: &str,
+) -> Result<Option<(SdkTracer, OtlpSettings)>, TracesError> {
+    let Some(settings) = OtlpSettings::from_env()? else {
+        return Ok(None);
+    };
+    let runtime = tokio::runtime::Handle::try_current()
+        .map_err(|_| TracesError::Exporter("no tokio runtime to send spans with".to_owned()))?;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|error| TracesError::Exporter(error.to_string()))?;
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_http_client(RuntimeHttpClient { http, runtime })
+        .with_endpoint(settings.traces_url.clone())
+        .with_protocol(match settings.protocol {
+            OtlpProtocol::Protobuf => Protocol::HttpBinary,
+            OtlpProtocol::Json => Protocol::HttpJson,
+        })
+        .build()
+        .map_err(|error| TracesError::Exporter(error.to_string()))?;
+    let mut resource = Resource::builder();
+    if std::env::var("OTEL_SERVICE_NAME").is_err() {
+        resource = resource.with_service_name(service_name.to_owned());
+    }
+    let provider = SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(resource.build())
+        .build();
+    let tracer = provider.tracer("microshop");
+    if PROVIDER.set(provider).is_ok() {
+        EXPORTING.store(true, Ordering::Release);
+    }
+    Ok(Some((tracer, settings)))
+}
+
+/// Whether spans are exported; when not, trace context is neither read nor written.
+#[inline]
+pub fn is_exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
+}
+
+/// Sends the spans still buffered (at most a few seconds' worth); call once at exit.
+pub fn flush() {
+    if let Some(provider) = PROVIDER.get() {
+        let _ = provider.force_flush();
+    }
+}
+
+/// Makes `span` a child of the trace named by `headers` (`traceparent`, `tracestate`), if any.
+pub fn continue_from_headers(span: &tracing::Span, headers: &HeaderMap) {
+    if !is_exporting() || !headers.contains_key("traceparent") {
+        return;
+    }
+    let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
+    let _ = span.set_parent(parent);
+}
+
+/// Makes `span` a child of the trace a `traceparent` value names (an event's).
+pub fn continue_from_traceparent(span: &tracing::Span, traceparent: Option<&str>) {
+    let Some(traceparent) = traceparent.filter(|_| is_exporting()) else {
+        return;
+    };
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = traceparent.parse() {
+        headers.insert("traceparent", value);
+        continue_from_headers(span, &headers);
+    }
+}
+
+/// Writes the current span's trace context into `headers` (replacing any), so the service
+/// called continues this trace.
+pub fn inject_current(headers: &mut HeaderMap) {
+    if !is_exporting() {
+        return;
+    }
+    let context = tracing::Span::current().context();
+    TraceContextPropagator::new().inject_context(&context, &mut HeaderInjector(headers));
+}
+
+/// The current span's `traceparent`, to store with an event; `None` when not exporting.
+pub fn current_traceparent() -> Option<String> {
+    let mut headers = HeaderMap::new();
+    inject_current(&mut headers);
+    headers
+        .get("traceparent")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+}
+
+struct HeaderExtractor<'a>(&'a HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+struct HeaderInjector<'a>(&'a mut HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(key.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(name, value);
+        }
+    }
+}
+
+/// The exporter's HTTP client: the SDK calls it from its own thread, outside any runtime, so
+/// each request runs as a task on the service's runtime and the SDK awaits the task.
+#[derive(Debug)]
+struct RuntimeHttpClient {
+    http: reqwest::Client,
+    runtime: tokio::runtime::Handle,
+}
+
+#[async_trait::async_trait]
+impl opentelemetry_http::HttpClient for RuntimeHttpClient {
+    async fn send_bytes(
+        &self,
+        request: http::Request<Bytes>,
+    ) -> Result<http::Response<Bytes>, opentelemetry_http::HttpError> {
+        let http = self.http.clone();
+        let task = self.runtime.spawn(async move {
+            let request = reqwest::Request::try_from(request)?;
+            let response = http.execute(request).await?;
+            let status = response.status();
+            let headers = response.headers().clone();
+            let body = response.bytes().await?;
+            let mut answer = http::Response::builder().status(status).body(body)?;
+            *answer.headers_mut() = headers;
+            Ok::<_, opentelemetry_http::HttpError>(answer)
+        });
+        let response = task.await??;
+        if !response.status().is_success() {
+            return Err(format!("the collector answered {}", response.status()).into());
+        }
+        Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Option<OtlpSettings>, TracesError> {
+        OtlpSettings::from_lookup(|name| {
+            vars.iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| (*value).to_owned())
+        })
+    }
+
+    #[test]
+    fn no_endpoint_or_an_empty_one_means_no_export() {
+        assert_eq!(settings(&[]).unwrap(), None);
+        assert_eq!(
+            settings(&[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")]).unwrap(),
+            None
+        );
+    }
+
+    #[test]
+    fn the_base_endpoint_gets_the_traces_path_and_the_signal_endpoint_is_kept() {
+        let base = settings(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")])
+            .unwrap()
+            .unwrap();
+        assert_eq!(base.traces_url, "http://collector:4318/v1/traces");
+        assert_eq!(base.protocol, OtlpProtocol::Protobuf);
+        let signal = settings(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://ignored:4318"),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://x.example/otlp"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+        ])
+        .unwrap()
+        .unwrap();
+        assert_eq!(signal.traces_url, "https://x.example/otlp");
+        assert_eq!(signal.protocol, OtlpProtocol::Json);
+    }
+
+    #[test]
+    fn unsupported_protocols_and_bad_urls_are_refused_with_the_reason() {
+        let grpc = settings(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ])
+        .unwrap_err();
+        assert!(grpc.to_string().contains("http/protobuf"), "{grpc}");
+        let bad = settings(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318")]).unwrap_err();
+        assert!(bad.to_string().contains("collector:4318"), "{bad}");
+    }
+}
