@@ -296,7 +296,10 @@ mod tests {
         assert_eq!(base.protocol, OtlpProtocol::Protobuf);
         let signal = settings(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://ignored:4318"),
-            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "https://x.example/otlp"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "https://x.example/otlp",
+            ),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
         ])
         .unwrap()

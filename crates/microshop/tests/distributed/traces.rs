@@ -14,8 +14,8 @@ use axum::routing::post;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::common::v1::any_value::Value as AnyValue;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use prost::Message;
 use reqwest::StatusCode;
@@ -142,7 +142,9 @@ fn missing_from(trace: &[CollectedSpan], client_span: &str, order_id: &str) -> O
             .any(|span| span.service == service && span.kind == kind && what(span))
     };
     let route_is = |route: &'static str| {
-        move |span: &CollectedSpan| span.attributes.get("http.route").map(String::as_str) == Some(route)
+        move |span: &CollectedSpan| {
+            span.attributes.get("http.route").map(String::as_str) == Some(route)
+        }
     };
     let expectations: [(&str, bool); 7] = [
         (
@@ -151,7 +153,10 @@ fn missing_from(trace: &[CollectedSpan], client_span: &str, order_id: &str) -> O
                 span.service == "gateway"
                     && span.kind == SpanKind::Server
                     && span.parent_span_id == client_span
-                    && span.attributes.get("http.response.status_code").map(String::as_str)
+                    && span
+                        .attributes
+                        .get("http.response.status_code")
+                        .map(String::as_str)
                         == Some("201")
             }),
         ),
@@ -176,18 +181,28 @@ fn missing_from(trace: &[CollectedSpan], client_span: &str, order_id: &str) -> O
         (
             "the notifier's consumer span of order.created for this order",
             has("notifier", SpanKind::Consumer, &|span| {
-                span.attributes.get("cloudevents.event_type").map(String::as_str)
+                span.attributes
+                    .get("cloudevents.event_type")
+                    .map(String::as_str)
                     == Some("order.created")
-                    && span.attributes.get("cloudevents.event_subject").map(String::as_str)
+                    && span
+                        .attributes
+                        .get("cloudevents.event_subject")
+                        .map(String::as_str)
                         == Some(order_id)
             }),
         ),
         (
             "the notifier's consumer span of order.paid for this order",
             has("notifier", SpanKind::Consumer, &|span| {
-                span.attributes.get("cloudevents.event_type").map(String::as_str)
+                span.attributes
+                    .get("cloudevents.event_type")
+                    .map(String::as_str)
                     == Some("order.paid")
-                    && span.attributes.get("cloudevents.event_subject").map(String::as_str)
+                    && span
+                        .attributes
+                        .get("cloudevents.event_subject")
+                        .map(String::as_str)
                         == Some(order_id)
             }),
         ),
@@ -211,7 +226,10 @@ fn assert_connected(trace: &[CollectedSpan], client_span: &str) {
         })
         .map(|span| format!("{} {:?} in {}", span.name, span.kind, span.service))
         .collect();
-    assert!(orphans.is_empty(), "spans with an unknown parent: {orphans:?}");
+    assert!(
+        orphans.is_empty(),
+        "spans with an unknown parent: {orphans:?}"
+    );
 }
 
 fn summary(trace: &[CollectedSpan]) -> Vec<String> {
@@ -283,9 +301,9 @@ async fn one_trace_follows_an_order_from_the_gateway_to_the_notifier() {
     // Requests the client did not trace start traces of their own: the sign-in is not in it.
     let trace = collector.trace(&trace_id);
     assert!(
-        trace
-            .iter()
-            .all(|span| span.attributes.get("http.route").map(String::as_str) != Some("/auth/login")),
+        trace.iter().all(
+            |span| span.attributes.get("http.route").map(String::as_str) != Some("/auth/login")
+        ),
         "{:?}",
         summary(&trace)
     );

@@ -21,9 +21,9 @@ use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use tracing::Instrument;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// Topic of order lifecycle events (the seed's name).
