@@ -22,6 +22,7 @@ use anyhow::Context;
 use axum::Router;
 use platform::Wiring;
 use platform::http::{Readiness, service_app};
+use sqlx::AnyPool;
 
 pub use config::{Config, RedisUrl};
 pub use error::HitsError;
@@ -44,12 +45,15 @@ pub fn router(state: AppState) -> Router {
 /// SQL database is opened and migrated here, and a failure stops the start. Hits has no
 /// background tasks and publishes no events, so it needs nothing from the wiring.
 pub async fn app(config: &Config, env: &Env, _wiring: &Wiring) -> anyhow::Result<Router> {
-    let counter = open_counter(config, env).await?;
+    let (counter, pool) = open_counter(config, env).await?;
     let check = counter.clone();
-    let readiness = Readiness::new().check(counter.backend(), move || {
+    let mut readiness = Readiness::new().check(counter.backend(), move || {
         let counter = check.clone();
         async move { counter.check().await }
     });
+    if let Some(pool) = pool {
+        readiness = readiness.pool_metrics(pool);
+    }
     Ok(service_app(
         "hits",
         router(AppState::new(counter)),
@@ -57,12 +61,16 @@ pub async fn app(config: &Config, env: &Env, _wiring: &Wiring) -> anyhow::Result
     ))
 }
 
-async fn open_counter(config: &Config, env: &Env) -> anyhow::Result<Arc<dyn Counter>> {
+/// The counter, and its database pool when it counts in a database (for `/metrics`).
+async fn open_counter(
+    config: &Config,
+    env: &Env,
+) -> anyhow::Result<(Arc<dyn Counter>, Option<AnyPool>)> {
     if let Some(url) = &config.redis_url {
         let counter = RedisCounter::new(url, config.redis_key.clone())
             .context("cannot set up the Redis connection of hits")?;
         tracing::info!(key = counter.key(), "hits counts in Redis");
-        return Ok(Arc::new(counter));
+        return Ok((Arc::new(counter), None));
     }
     let url = match &config.database_url {
         Some(url) => url.clone(),
@@ -87,5 +95,6 @@ async fn open_counter(config: &Config, env: &Env) -> anyhow::Result<Arc<dyn Coun
         .context("cannot open the hits database")?;
     // The URL may carry a password: name the engine only.
     tracing::info!(engine = ?platform::db::Engine::of(&url)?, "hits counts in its database");
-    Ok(Arc::new(counter))
+    let pool = counter.pool().clone();
+    Ok((Arc::new(counter), Some(pool)))
 }

@@ -96,6 +96,13 @@ impl Readiness {
         self
     }
 
+    /// Reports `pool`'s usage on `/metrics` without adding a check: for a service whose
+    /// readiness check of that database is its own (hits' counter).
+    pub fn pool_metrics(mut self, pool: sqlx::AnyPool) -> Self {
+        self.pools.push(pool);
+        self
+    }
+
     /// Readiness of a sqlx pool: one round trip. The service's `/metrics` reports the pool's
     /// usage.
     pub fn database(mut self, pool: sqlx::AnyPool) -> Self {

@@ -224,7 +224,7 @@ fn parse_sample(line: &str) -> Option<Sample> {
 
 /// The services with a database (and so pool gauges), and those with an outbox.
 const WITH_DATABASE: &[&str] = &[
-    "auth", "users", "orders", "products", "payments", "notifier", "cars", "agenda",
+    "auth", "users", "orders", "products", "payments", "notifier", "cars", "agenda", "hits",
 ];
 const WITH_OUTBOX: &[&str] = &["auth", "orders"];
 
