@@ -183,6 +183,7 @@ impl Forwarder {
             peer.service = self.target.service,
             http.response.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
+            trace_id = tracing::field::Empty,
         );
         platform::traces::continue_from_headers(&span, &parts.headers);
         span

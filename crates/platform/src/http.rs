@@ -332,6 +332,7 @@ fn request_span<B>(service: &'static str, request: &http::Request<B>) -> tracing
         url.path = request.uri().path(),
         http.response.status_code = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
     );
     crate::traces::continue_from_headers(&span, request.headers());
     span

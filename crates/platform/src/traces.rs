@@ -167,25 +167,39 @@ pub fn flush() {
     }
 }
 
-/// Makes `span` a child of the trace named by `headers` (`traceparent`, `tracestate`), if any.
+/// Makes `span` a child of the trace named by `headers` (`traceparent`, `tracestate`), if any,
+/// and records the trace id in its `trace_id` field.
 pub fn continue_from_headers(span: &tracing::Span, headers: &HeaderMap) {
-    if !is_exporting() || !headers.contains_key("traceparent") {
+    if !is_exporting() {
         return;
     }
-    let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
-    let _ = span.set_parent(parent);
+    if headers.contains_key("traceparent") {
+        let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
+        let _ = span.set_parent(parent);
+    }
+    record_trace_id(span);
+}
+
+/// Puts the span's trace id in its `trace_id` field (declared `tracing::field::Empty`), so the
+/// log lines written in it name the trace an operator can then open.
+fn record_trace_id(span: &tracing::Span) {
+    use opentelemetry::trace::TraceContextExt;
+    let trace_id = span.context().span().span_context().trace_id();
+    if trace_id != opentelemetry::trace::TraceId::INVALID {
+        span.record("trace_id", tracing::field::display(trace_id));
+    }
 }
 
 /// Makes `span` a child of the trace a `traceparent` value names (an event's).
 pub fn continue_from_traceparent(span: &tracing::Span, traceparent: Option<&str>) {
-    let Some(traceparent) = traceparent.filter(|_| is_exporting()) else {
+    if !is_exporting() {
         return;
-    };
-    let mut headers = HeaderMap::new();
-    if let Ok(value) = traceparent.parse() {
-        headers.insert("traceparent", value);
-        continue_from_headers(span, &headers);
     }
+    let mut headers = HeaderMap::new();
+    if let Some(value) = traceparent.and_then(|traceparent| traceparent.parse().ok()) {
+        headers.insert("traceparent", value);
+    }
+    continue_from_headers(span, &headers);
 }
 
 /// Writes the current span's trace context into `headers` (replacing any), so the service

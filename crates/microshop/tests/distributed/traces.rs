@@ -298,6 +298,21 @@ async fn one_trace_follows_an_order_from_the_gateway_to_the_notifier() {
             Some(_) => tokio::time::sleep(Duration::from_millis(200)).await,
         }
     }
+    // The server and consumer spans name their trace in a field, so their log lines do too.
+    let trace = collector.trace(&trace_id);
+    for span in trace
+        .iter()
+        .filter(|span| matches!(span.kind, SpanKind::Server | SpanKind::Consumer))
+    {
+        assert_eq!(
+            span.attributes.get("trace_id"),
+            Some(&trace_id),
+            "{}: {} ({:?})",
+            span.service,
+            span.name,
+            span.kind
+        );
+    }
     // Requests the client did not trace start traces of their own: the sign-in is not in it.
     let trace = collector.trace(&trace_id);
     assert!(

@@ -206,6 +206,7 @@ fn consumer_span(topic: &str, group: &str, event: &Event) -> tracing::Span {
         cloudevents.event_type = event.kind.as_str(),
         cloudevents.event_subject = event.subject.as_str(),
         otel.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
     );
     crate::traces::continue_from_traceparent(&span, event.traceparent.as_deref());
     span
