@@ -72,12 +72,15 @@ order_load() {
   body="{\"items\":[{\"product_id\":$product,\"quantity\":1}],\"shipping_address\":\"1 rue du Banc\"}"
   oha --no-tui --output-format json -z 5s -c 32 "$g/products" -H "authorization: Bearer $buyer" >"$WORK/reads.json"
   oha --no-tui -n 200 -c 8 -m POST -H "authorization: Bearer $buyer" -H 'content-type: application/json' -d "$body" "$g/orders" >/dev/null # warm-up
+  # A script may define orders_load_started / orders_load_finished to observe the load.
+  if declare -F orders_load_started >/dev/null; then orders_load_started; fi
   oha --no-tui --output-format json -z "${duration}s" -c 32 -m POST -H "authorization: Bearer $buyer" \
     -H 'content-type: application/json' -d "$body" "$g/orders" >"$WORK/orders.json" &
   local load=$!
   sleep 3
   sse=$(python3 "$BENCH_DIR/sse_latency.py" "$g" "$watcher" "$product" 100)
   wait $load
+  if declare -F orders_load_finished >/dev/null; then orders_load_finished; fi
   read -r r50 r99 rrps rcodes < <(python3 "$BENCH_DIR/oha_summary.py" "$WORK/reads.json")
   read -r o50 o99 orps ocodes < <(python3 "$BENCH_DIR/oha_summary.py" "$WORK/orders.json")
   read -r s50 s99 smax scount smissing <<<"$sse"

@@ -16,11 +16,12 @@ use platform::events::{Event, Handled, Handler};
 use crate::domain::{AgendaEvent, Notification};
 use crate::hub::Hub;
 use crate::order_events::{Console, count, deliver};
+use crate::recorder::Recorder;
 use crate::storage::Storage;
 
 /// Turns agenda announcements into notifications for their organizers.
 pub struct AgendaEventsHandler {
-    storage: Storage,
+    recorder: Recorder,
     hub: Arc<Hub>,
     console: Arc<dyn Console>,
 }
@@ -33,9 +34,11 @@ impl std::fmt::Debug for AgendaEventsHandler {
 }
 
 impl AgendaEventsHandler {
+    /// A handler storing through its own [`crate::recorder::Recorder`] (so it must be created
+    /// inside the runtime).
     pub fn new(storage: Storage, hub: Arc<Hub>, console: Arc<dyn Console>) -> Self {
         Self {
-            storage,
+            recorder: Recorder::new(storage),
             hub,
             console,
         }
@@ -51,7 +54,7 @@ impl AgendaEventsHandler {
         };
         let notification = Notification::for_agenda_event(&agenda_event);
         deliver(
-            &self.storage,
+            &self.recorder,
             &self.hub,
             self.console.as_ref(),
             event,

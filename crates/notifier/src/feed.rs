@@ -2,12 +2,20 @@
 //!
 //! A feed subscribes to its user's live channel *before* reading anything from the database, so
 //! nothing can fall between a replay and the live notifications; whatever the replay already
-//! sent is skipped when it comes through the channel again (ids are time-ordered UUIDv7s minted
-//! in processing order). When the stream is too slow and its channel overwrote entries, the feed
-//! reads the missed ones from the database and goes on; only if that read fails does the client
-//! get a `lagged` item, telling it to reload its inbox.
+//! sent is skipped when it comes through the channel again. Notification ids are time-ordered
+//! UUIDv7s, but several writers (the consumers of two notifier instances, and concurrent events
+//! within one) mint them before their transactions commit, so a notification can be announced
+//! after one with a higher id. "Already sent" is therefore a set of the ids sent lately, not
+//! "at or below the last id": a late notification with a lower id still goes out. When the
+//! stream is too slow and its channel overwrote entries, the feed reads the database from the
+//! lowest id it still remembers sending, skips what it sent, and goes on; only if that read
+//! fails does the client get a `lagged` item, telling it to reload its inbox.
+//!
+//! A reconnecting client's replay (`Last-Event-ID`) reads what follows that id: a notification
+//! with a lower id committed after the client left (a window of one transaction) is in the
+//! inbox, not in the replay.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use tokio::sync::broadcast::error::RecvError;
@@ -20,6 +28,10 @@ use crate::storage::Storage;
 
 /// Notifications read from the database at a time while replaying or catching up.
 const CATCH_UP_BATCH: u32 = 100;
+
+/// How many of the ids sent last a feed remembers (the highest ones): more than a channel
+/// holds, so whatever a replay sent and the channel then repeats is recognised.
+const REMEMBERED: usize = 512;
 
 /// One thing to send on the stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,12 +49,18 @@ pub struct Feed {
     user: Uuid,
     storage: Storage,
     subscription: Subscription,
-    /// The last notification sent; anything at or before it is a repeat.
-    cursor: Option<Uuid>,
+    /// The id the client saw last (`Last-Event-ID`): the replay starts after it.
+    since: Option<Uuid>,
     /// Where a catch-up starts when nothing was sent yet: the moment the stream opened.
     opened: Uuid,
+    /// The highest ids sent, at most [`REMEMBERED`]: anything in it is a repeat.
+    sent: BTreeSet<Uuid>,
+    /// Whether `sent` had to forget ids (it holds every id sent until then).
+    forgot: bool,
     /// Whether the database holds notifications to send before the live ones.
     catching_up: bool,
+    /// Where the catch-up in progress reads next.
+    scan: Option<Uuid>,
     /// Overwritten in the channel since the last successful catch-up.
     missed: u64,
     pending: VecDeque<Arc<Notification>>,
@@ -63,9 +81,12 @@ impl Feed {
             user,
             storage,
             subscription,
-            cursor: since,
+            since,
             opened: Uuid::now_v7(),
+            sent: BTreeSet::new(),
+            forgot: false,
             catching_up: since.is_some(),
+            scan: None,
             missed: 0,
             pending: VecDeque::new(),
             shutdown,
@@ -76,8 +97,10 @@ impl Feed {
     pub async fn next(&mut self) -> Option<Item> {
         loop {
             if let Some(notification) = self.pending.pop_front() {
-                self.cursor = Some(notification.id);
-                return Some(Item::Notification(notification));
+                if self.remember(notification.id) {
+                    return Some(Item::Notification(notification));
+                }
+                continue;
             }
             if self.catching_up {
                 if let Some(lagged) = self.catch_up().await {
@@ -91,11 +114,9 @@ impl Feed {
             };
             match received {
                 Ok(notification) => {
-                    if self.cursor.is_some_and(|cursor| notification.id <= cursor) {
-                        continue;
+                    if self.remember(notification.id) {
+                        return Some(Item::Notification(notification));
                     }
-                    self.cursor = Some(notification.id);
-                    return Some(Item::Notification(notification));
                 }
                 Err(RecvError::Lagged(missed)) => {
                     tracing::debug!(user = %self.user, missed, "notification stream lagged; catching up from the database");
@@ -107,9 +128,29 @@ impl Feed {
         }
     }
 
-    /// Reads the next batch after the cursor into `pending`; a `Lagged` item if that failed.
+    /// Records `id` as sent; `false` if it already was (a repeat, not to send).
+    fn remember(&mut self, id: Uuid) -> bool {
+        if !self.sent.insert(id) {
+            return false;
+        }
+        if self.sent.len() > REMEMBERED {
+            self.sent.pop_first();
+            self.forgot = true;
+        }
+        true
+    }
+
+    /// Reads the next batch of the catch-up (or replay) into `pending`, leaving out what was
+    /// sent already; a `Lagged` item if that failed. While the feed remembers every id it sent,
+    /// a catch-up reads from where the feed started (after `since`, or the moment it opened),
+    /// so a late notification with a lower id is not missed either; once it had to forget,
+    /// from the lowest id it remembers.
     async fn catch_up(&mut self) -> Option<Item> {
-        let after = self.cursor.unwrap_or(self.opened);
+        let start = self.since.unwrap_or(self.opened);
+        let after = self.scan.unwrap_or_else(|| match self.sent.first() {
+            Some(&lowest) if self.forgot => lowest,
+            _ => start,
+        });
         let read = tokio::select! {
             () = self.shutdown.cancelled() => return None,
             read = self.storage.after(self.user, after, CATCH_UP_BATCH) => read,
@@ -118,15 +159,23 @@ impl Feed {
             Ok(batch) => {
                 // A short batch means the database has nothing more: back to the live channel.
                 self.catching_up = batch.len() == CATCH_UP_BATCH as usize;
+                self.scan = match batch.last() {
+                    Some(last) if self.catching_up => Some(last.id),
+                    _ => None,
+                };
                 if !self.catching_up {
                     self.missed = 0;
                 }
-                self.pending.extend(batch.into_iter().map(Arc::new));
+                let fresh = batch
+                    .into_iter()
+                    .filter(|notification| !self.sent.contains(&notification.id));
+                self.pending.extend(fresh.map(Arc::new));
                 None
             }
             Err(error) => {
                 tracing::warn!(user = %self.user, error = format!("{error:#}"), "cannot read missed notifications");
                 self.catching_up = false;
+                self.scan = None;
                 let missed = std::mem::take(&mut self.missed);
                 Some(Item::Lagged { missed })
             }
@@ -173,7 +222,20 @@ mod tests {
 
         /// What the consumer does for one event: store, then publish.
         async fn notify(&self, user: Uuid) -> Notification {
-            let notification = Notification::for_event(&OrderEvent {
+            let notification = self.minted(user);
+            self.store_and_publish(&notification).await;
+            notification
+        }
+
+        async fn store_and_publish(&self, notification: &Notification) {
+            let event_id = Uuid::now_v7().to_string();
+            assert!(self.storage.record(&event_id, notification).await.unwrap());
+            self.hub.publish(notification.clone());
+        }
+
+        /// A notification as a consumer mints it, not stored yet.
+        fn minted(&self, user: Uuid) -> Notification {
+            Notification::for_event(&OrderEvent {
                 kind: OrderEventKind::Paid,
                 order_id: Uuid::now_v7(),
                 user_id: user,
@@ -182,11 +244,7 @@ mod tests {
                 total: Cents::new(100).unwrap(),
                 item_count: 1,
                 reason: None,
-            });
-            let event_id = Uuid::now_v7().to_string();
-            assert!(self.storage.record(&event_id, &notification).await.unwrap());
-            self.hub.publish(notification.clone());
-            notification
+            })
         }
     }
 
@@ -202,6 +260,50 @@ mod tests {
             Item::Notification(notification) => notification.id,
             Item::Lagged { .. } => panic!("unexpected lag: {item:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn a_notification_announced_after_one_with_a_higher_id_still_goes_out() {
+        let fixture = fixture(16).await;
+        let user = Uuid::now_v7();
+        let mut feed = fixture.feed(user, None);
+        // Two writers: the first minted its id earlier but committed later.
+        let earlier = fixture.minted(user);
+        let later = fixture.minted(user);
+        fixture.store_and_publish(&later).await;
+        fixture.store_and_publish(&earlier).await;
+        assert_eq!(id(&next(&mut feed).await), later.id);
+        assert_eq!(id(&next(&mut feed).await), earlier.id);
+        // And a repeat of either is still recognised.
+        fixture.hub.publish(later.clone());
+        let third = fixture.notify(user).await;
+        assert_eq!(id(&next(&mut feed).await), third.id);
+    }
+
+    #[tokio::test]
+    async fn a_catch_up_finds_a_late_notification_below_what_was_sent() {
+        let fixture = fixture(2).await;
+        let user = Uuid::now_v7();
+        let mut feed = fixture.feed(user, None);
+        let late = fixture.minted(user);
+        let first = fixture.notify(user).await;
+        assert_eq!(id(&next(&mut feed).await), first.id);
+        // The late one commits now, among enough others to overflow the channel.
+        fixture.store_and_publish(&late).await;
+        let mut rest = Vec::new();
+        for _ in 0..4 {
+            rest.push(fixture.notify(user).await.id);
+        }
+        let mut received = Vec::new();
+        for _ in 0..5 {
+            received.push(id(&next(&mut feed).await));
+        }
+        let mut expected = vec![late.id];
+        expected.extend(rest);
+        assert_eq!(
+            received, expected,
+            "in id order from the database, no repeat of the first"
+        );
     }
 
     #[tokio::test]

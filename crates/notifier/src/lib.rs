@@ -17,6 +17,7 @@ pub mod feed;
 pub mod hub;
 pub mod openapi;
 pub mod order_events;
+pub mod recorder;
 pub mod routes;
 pub mod state;
 pub mod storage;

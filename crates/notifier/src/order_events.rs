@@ -2,7 +2,8 @@
 //! one push to the owner's open streams.
 //!
 //! The effect is stored first, in one transaction with the event's id
-//! ([`Storage::record`]); only after the commit is the line printed and the notification pushed,
+//! ([`Storage::record`]; on PostgreSQL events handled at the same moment share that
+//! transaction, see [`crate::recorder`]); only after the commit is the line printed and the notification pushed,
 //! and only when this delivery was the first, so a redelivered event prints nothing twice. A
 //! payload that cannot be parsed will never succeed and is rejected to the dead-letter topic; a
 //! database error is transient and the event is delivered again.
@@ -17,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::domain::{Notification, OrderEvent};
 use crate::hub::Hub;
+use crate::recorder::Recorder;
 use crate::storage::Storage;
 
 /// Where the one line per event goes.
@@ -37,7 +39,7 @@ impl Console for Stdout {
 
 /// Turns order events into notifications.
 pub struct OrderEventsHandler {
-    storage: Storage,
+    recorder: Recorder,
     hub: Arc<Hub>,
     console: Arc<dyn Console>,
 }
@@ -49,9 +51,11 @@ impl std::fmt::Debug for OrderEventsHandler {
 }
 
 impl OrderEventsHandler {
+    /// A handler storing through its own [`Recorder`] (so it must be created inside the
+    /// runtime).
     pub fn new(storage: Storage, hub: Arc<Hub>, console: Arc<dyn Console>) -> Self {
         Self {
-            storage,
+            recorder: Recorder::new(storage),
             hub,
             console,
         }
@@ -67,7 +71,7 @@ impl OrderEventsHandler {
         };
         let notification = Notification::for_event(&order);
         deliver(
-            &self.storage,
+            &self.recorder,
             &self.hub,
             self.console.as_ref(),
             event,
@@ -113,17 +117,17 @@ pub fn spawn_pruning(storage: Storage, shutdown: CancellationToken) -> tokio::ta
 /// transaction), then prints its line and pushes it to open streams — only on first delivery,
 /// so a redelivered event has no second effect. Shared by both consumers.
 pub(crate) async fn deliver(
-    storage: &Storage,
+    recorder: &Recorder,
     hub: &Hub,
     console: &dyn Console,
     event: &Event,
     notification: Notification,
 ) -> Handled {
-    match storage.record(&event.id, &notification).await {
+    match recorder.record(&event.id, &notification).await {
         Ok(true) => {
             count(&event.kind, "notified");
             console.print(&notification.message);
-            if !storage.announces() {
+            if !recorder.announces() {
                 // On PostgreSQL the announcement feeds every instance's hub, this one included.
                 hub.publish(notification);
             }

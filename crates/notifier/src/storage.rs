@@ -122,6 +122,82 @@ impl Storage {
         Ok(true)
     }
 
+    /// [`Storage::record`] for several events in one transaction (PostgreSQL; see
+    /// [`crate::recorder`]): per entry, in the same order, `true` when stored now, `false` for
+    /// an event already processed. Event ids must be distinct. The stored notifications are
+    /// announced in id order, so a stream receives them in the order they were created.
+    ///
+    /// Two statements whatever the batch size: the processed ids and the notifications go in
+    /// through one statement (a notification only for an id that was new), taking the batch
+    /// as one JSON parameter; then the announcements.
+    pub async fn record_many(&self, entries: &[(&str, &Notification)]) -> sqlx::Result<Vec<bool>> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut ordered: Vec<&(&str, &Notification)> = entries.iter().collect();
+        ordered.sort_by_key(|(_, notification)| notification.id);
+        let incoming: Vec<serde_json::Value> = ordered
+            .iter()
+            .map(|(event_id, notification)| {
+                serde_json::json!({
+                    "event_id": event_id,
+                    "id": notification.id.to_string(),
+                    "user_id": notification.user_id.to_string(),
+                    "kind": notification.kind,
+                    "message": notification.message,
+                    "order_id": notification.order_id.map(|id| id.to_string()),
+                    "agenda_event_id": notification.agenda_event_id.map(|id| id.to_string()),
+                    "created_at": to_millis(notification.created_at),
+                })
+            })
+            .collect();
+        let mut tx = platform::db::begin_write(&self.pool).await?;
+        let stored: Vec<String> = sqlx::query_scalar(
+            "WITH incoming AS ( \
+                 SELECT * FROM json_to_recordset($1::json) AS entry( \
+                     event_id TEXT, id TEXT, user_id TEXT, kind TEXT, message TEXT, \
+                     order_id TEXT, agenda_event_id TEXT, created_at BIGINT)), \
+             fresh AS ( \
+                 INSERT INTO processed_events (consumer, event_id, processed_at) \
+                 SELECT $2, event_id, $3 FROM incoming \
+                 ON CONFLICT DO NOTHING RETURNING event_id) \
+             INSERT INTO notifications \
+             (id, user_id, kind, message, order_id, agenda_event_id, event_id, created_at, \
+             read_at) \
+             SELECT id, user_id, kind, message, order_id, agenda_event_id, event_id, \
+             created_at, NULL FROM incoming JOIN fresh USING (event_id) \
+             RETURNING event_id",
+        )
+        .bind(serde_json::Value::Array(incoming).to_string())
+        .bind(CONSUMER_GROUP)
+        .bind(to_millis(OffsetDateTime::now_utc()))
+        .fetch_all(&mut *tx)
+        .await?;
+        let stored: std::collections::HashSet<String> = stored.into_iter().collect();
+        let announcements: Vec<String> = ordered
+            .iter()
+            .filter(|(event_id, _)| stored.contains(*event_id))
+            .map(|(_, notification)| crate::fanout::announcement(notification))
+            .collect();
+        if self.announces && !announcements.is_empty() {
+            // Delivered to the listeners at commit, in this order, and only if it commits.
+            sqlx::query(
+                "SELECT pg_notify($1, announcement) \
+                 FROM json_array_elements_text($2::json) WITH ORDINALITY AS a(announcement, n) \
+                 ORDER BY n",
+            )
+            .bind(crate::fanout::CHANNEL)
+            .bind(serde_json::Value::from(announcements).to_string())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(entries
+            .iter()
+            .map(|(event_id, _)| stored.contains(*event_id))
+            .collect())
+    }
+
     /// `user`'s notifications, newest first.
     pub async fn inbox(&self, user: Uuid, page: Page) -> anyhow::Result<InboxPage> {
         let rows = sqlx::query(select_notifications!(

@@ -129,6 +129,20 @@ pub(super) async fn insert_in(
     Ok(())
 }
 
+/// A command as the row [`insert_in`] writes at `now`, for a statement that writes several
+/// things at once (see [`Storage::transition`]).
+pub(super) fn as_json(command: &Command, now: i64) -> serde_json::Value {
+    serde_json::json!({
+        "id": command.id.to_string(),
+        "order_id": command.order_id.to_string(),
+        "kind": command.kind.as_str(),
+        "payment_id": command.payment_id,
+        "attempts": command.attempts,
+        "next_attempt_at": now.saturating_add(millis(command.delay)),
+        "created_at": now,
+    })
+}
+
 pub(super) async fn delete_in(conn: &mut AnyConnection, id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM saga_commands WHERE id = $1")
         .bind(id.to_string())

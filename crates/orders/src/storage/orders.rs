@@ -1,9 +1,11 @@
 //! Orders and their lines, and the one way their status changes.
 
+use std::sync::LazyLock;
+
 use platform::db;
 use platform::events::{Event, ORDER_EVENTS, outbox};
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -85,6 +87,9 @@ impl Storage {
         key: Option<(Uuid, &str)>,
         event: &Event,
     ) -> Result<(), OrdersError> {
+        if self.postgres {
+            return self.insert_order_at_once(order, guard, key, event).await;
+        }
         let mut tx = db::begin_write(&self.pool).await?;
         sqlx::query(
             "INSERT INTO orders \
@@ -135,12 +140,80 @@ impl Storage {
         Ok(())
     }
 
+    /// [`Storage::insert_order`] on PostgreSQL: the order, its lines, the guard's deletion,
+    /// the key's binding and the event in one statement, atomic by itself.
+    async fn insert_order_at_once(
+        &self,
+        order: &Order,
+        guard: Uuid,
+        key: Option<(Uuid, &str)>,
+        event: &Event,
+    ) -> Result<(), OrdersError> {
+        static INSERT: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "WITH new_order AS ( \
+                     INSERT INTO orders (id, user_id, username, status, total_cents, \
+                     shipping_address, payment_id, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)), \
+                 lines AS ( \
+                     INSERT INTO order_items (order_id, line_no, product_id, name, \
+                     unit_price_cents, quantity, line_total_cents) \
+                     SELECT $1, line_no, product_id, name, unit_price_cents, quantity, \
+                     line_total_cents FROM json_to_recordset($10::json) AS line( \
+                         line_no BIGINT, product_id BIGINT, name TEXT, \
+                         unit_price_cents BIGINT, quantity BIGINT, line_total_cents BIGINT)), \
+                 guard AS (DELETE FROM saga_commands WHERE id = $11), \
+                 bound_key AS ( \
+                     UPDATE idempotency_keys SET order_id = $1 \
+                     WHERE user_id = $12 AND idempotency_key = $13) \
+                 INSERT INTO outbox ({}) VALUES ({})",
+                outbox::OutboxRow::COLUMNS,
+                outbox::OutboxRow::values(14)
+            )
+        });
+        let lines: Vec<serde_json::Value> = order
+            .items
+            .iter()
+            .enumerate()
+            .map(|(line_no, item)| {
+                serde_json::json!({
+                    "line_no": line_no,
+                    "product_id": item.product_id,
+                    "name": item.name,
+                    "unit_price_cents": item.unit_price_cents,
+                    "quantity": item.quantity,
+                    "line_total_cents": item.line_total_cents,
+                })
+            })
+            .collect();
+        let row = outbox::OutboxRow::new(ORDER_EVENTS, event)?;
+        let query = sqlx::query(AssertSqlSafe(INSERT.as_str()))
+            .bind(order.id.to_string())
+            .bind(order.user_id.to_string())
+            .bind(order.username.as_str())
+            .bind(order.status.as_str())
+            .bind(order.total_cents)
+            .bind(order.shipping_address.as_str())
+            .bind(order.payment_id.clone())
+            .bind(to_millis(order.created_at))
+            .bind(to_millis(order.updated_at))
+            .bind(serde_json::Value::from(lines).to_string())
+            .bind(guard.to_string())
+            .bind(key.map(|(user_id, _)| user_id.to_string()))
+            .bind(key.map(|(_, key)| key));
+        row.bind(query).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Applies a status change if the order is still in `from`; `Some(updated_at)` when this
     /// caller made the change, `None` when someone else changed the order first.
     pub async fn transition(
         &self,
         change: Transition<'_>,
     ) -> Result<Option<OffsetDateTime>, OrdersError> {
+        if self.postgres {
+            return self.transition_at_once(change).await;
+        }
         let now = now_millis();
         let mut tx = db::begin_write(&self.pool).await?;
         let applied = sqlx::query(
@@ -165,6 +238,56 @@ impl Storage {
         }
         outbox::enqueue(&mut tx, ORDER_EVENTS, change.event).await?;
         tx.commit().await?;
+        Ok(Some(from_millis(now)?))
+    }
+
+    /// [`Storage::transition`] on PostgreSQL: the conditional update, the owed commands and
+    /// the event in one statement, atomic by itself; the commands and the event are written
+    /// only if the update applied.
+    async fn transition_at_once(
+        &self,
+        change: Transition<'_>,
+    ) -> Result<Option<OffsetDateTime>, OrdersError> {
+        static TRANSITION: LazyLock<String> = LazyLock::new(|| {
+            format!(
+                "WITH changed AS ( \
+                     UPDATE orders SET status = $1, updated_at = $2, \
+                     payment_id = COALESCE($3, payment_id) \
+                     WHERE id = $4 AND status = $5 RETURNING id), \
+                 owed AS ( \
+                     INSERT INTO saga_commands (id, order_id, kind, payment_id, attempts, \
+                     next_attempt_at, created_at) \
+                     SELECT command.id, command.order_id, command.kind, command.payment_id, \
+                     command.attempts, command.next_attempt_at, command.created_at \
+                     FROM json_to_recordset($6::json) AS command( \
+                         id TEXT, order_id TEXT, kind TEXT, payment_id TEXT, attempts BIGINT, \
+                         next_attempt_at BIGINT, created_at BIGINT) \
+                     WHERE EXISTS (SELECT 1 FROM changed)), \
+                 event AS ( \
+                     INSERT INTO outbox ({}) SELECT {} FROM changed) \
+                 SELECT COUNT(*) FROM changed",
+                outbox::OutboxRow::COLUMNS,
+                outbox::OutboxRow::values(7)
+            )
+        });
+        let now = now_millis();
+        let commands: Vec<serde_json::Value> = change
+            .commands
+            .iter()
+            .map(|command| commands::as_json(command, now))
+            .collect();
+        let row = outbox::OutboxRow::new(ORDER_EVENTS, change.event)?;
+        let query = sqlx::query(AssertSqlSafe(TRANSITION.as_str()))
+            .bind(change.to.as_str())
+            .bind(now)
+            .bind(change.payment_id.map(str::to_owned))
+            .bind(change.order_id.to_string())
+            .bind(change.from.as_str())
+            .bind(serde_json::Value::from(commands).to_string());
+        let changed: i64 = row.bind(query).fetch_one(&self.pool).await?.try_get(0)?;
+        if changed == 0 {
+            return Ok(None);
+        }
         Ok(Some(from_millis(now)?))
     }
 

@@ -11,11 +11,14 @@
 //!   the message value. Any Kafka tool (or a non-Rust consumer) reads them without our types;
 //!   a structured-mode message (`application/cloudevents+json` value) is accepted too.
 //! - **Consuming** is per consumer group: members of one group share the topic's partitions
-//!   (Kafka rebalances them when a member joins or dies) and each partition is handled in
-//!   order, one message at a time. An offset is committed only after the handler answered
-//!   `Done` or `Reject`, that is after the effect is stored: offsets of handled messages are
+//!   (Kafka rebalances them when a member joins or dies). A member handles messages of
+//!   different keys concurrently (up to 64 held at once) and the messages of one key (within
+//!   a partition) one after another, in offset order: one handler at a time, each waiting for
+//!   a database round trip, could not keep up with what the producers publish. An offset is
+//!   committed only after the handler answered `Done` or `Reject` for it *and for every earlier
+//!   message of its partition*, that is after all those effects are stored: offsets are
 //!   committed explicitly every 200 ms and when the member stops, never automatically. A crash
-//!   between the effect and the commit redelivers, which idempotent consumers absorb.
+//!   between an effect and the commit redelivers, which idempotent consumers absorb.
 //! - **A message that cannot be processed** (not a CloudEvent, or a payload the handler
 //!   rejects) is copied to `<topic>.dlq` with a `ce_deadletterreason` header, and consumption
 //!   moves on.
@@ -25,16 +28,21 @@
 //! deployments (or tests) can share one cluster. Consumer lag per partition comes from librdkafka's statistics
 //! (`events_consumer_lag{topic,group,partition}`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures::StreamExt;
 use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{BorrowedMessage, Header, Headers, OwnedHeaders};
+use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::statistics::Statistics;
 use rdkafka::{ClientConfig, ClientContext, Message, Offset, TopicPartitionList};
@@ -47,9 +55,21 @@ use super::{Bus, Event, Handler, PublishError, dead_letter_topic, deliver};
 /// How often the offsets of handled messages are committed.
 const COMMIT_INTERVAL: Duration = Duration::from_millis(200);
 
+/// Messages one member holds at once, being handled or waiting behind an earlier message of
+/// their key: enough to keep a database busy with many keys in parallel, few enough that a
+/// stop or a rebalance hands little back.
+const MAX_HELD: usize = 64;
+
 /// How long librdkafka keeps trying to deliver one message before reporting a failure; shorter
 /// than the outbox relay's publish timeout, so the relay sees librdkafka's reason.
 const MESSAGE_TIMEOUT_MS: &str = "9000";
+
+/// The longest a broker may hold a fetch that found nothing new. A broker answers as soon as
+/// data arrives only if it implements that wake-up (Kafka does, tansu holds the fetch for the
+/// whole wait), so this bounds the delay from publish to consumption; librdkafka's default of
+/// 500 ms alone would blow the half-second budget from an order to its notification. A
+/// `--kafka-property fetch.wait.max.ms=…` overrides it.
+const FETCH_WAIT_MAX_MS: &str = "50";
 
 /// Delay between attempts to create a topic or park a message while the broker is away
 /// (doubling, capped).
@@ -327,22 +347,36 @@ impl KafkaBus {
     }
 
     fn consumer(&self, group: &str, topic: &str) -> Result<StreamConsumer<LagContext>, KafkaError> {
-        base_config(
+        let mut config = base_config(
             &self.inner.config,
             &self.inner.brokers,
             &self.inner.client_id,
-        )
-        .set("group.id", self.group_id(group, topic))
-        .set("enable.auto.commit", "false")
-        .set("auto.offset.reset", "earliest")
-        // A member that died hands its partitions over within this time.
-        .set("session.timeout.ms", "10000")
-        .set("heartbeat.interval.ms", "2000")
-        .set("statistics.interval.ms", "5000")
-        .create_with_context(LagContext {
-            topic: topic.to_owned(),
-            group: group.to_owned(),
-        })
+        );
+        if !self.has_property("fetch.wait.max.ms") {
+            config.set("fetch.wait.max.ms", FETCH_WAIT_MAX_MS);
+        }
+        config
+            .set("group.id", self.group_id(group, topic))
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            // A member that died hands its partitions over within this time.
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "2000")
+            .set("statistics.interval.ms", "5000")
+            .create_with_context(LagContext {
+                topic: topic.to_owned(),
+                group: group.to_owned(),
+                rebalances: AtomicU64::new(0),
+            })
+    }
+
+    /// Whether the settings name librdkafka property `name` (`--kafka-property`).
+    fn has_property(&self, name: &str) -> bool {
+        self.inner
+            .config
+            .properties
+            .iter()
+            .any(|(property, _)| property == name)
     }
 }
 
@@ -473,40 +507,103 @@ struct Member<'a> {
     shutdown: &'a CancellationToken,
 }
 
+/// A received message, detached from the consumer so that it can wait for its turn.
+struct Received {
+    message: OwnedMessage,
+    /// The member's assignment generation when it arrived (see [`LagContext::generation`]).
+    generation: u64,
+}
+
+impl Received {
+    /// The messages that must be handled one after another: a key within a partition.
+    fn lane(&self) -> (i32, Vec<u8>) {
+        (
+            self.message.partition(),
+            self.message.key().unwrap_or_default().to_vec(),
+        )
+    }
+}
+
 impl Member<'_> {
     async fn run(self) {
-        // Next offset to commit per partition: set once a message's effect is stored.
-        let mut handled: HashMap<i32, i64> = HashMap::new();
+        let mut progress = Progress::default();
+        let mut generation = self.consumer.context().generation();
+        // A lane is present while one of its messages is being handled, and holds the lane's
+        // later messages in arrival (offset) order.
+        let mut lanes: HashMap<(i32, Vec<u8>), VecDeque<Received>> = HashMap::new();
+        let mut running: FuturesUnordered<BoxFuture<'_, (Received, bool)>> =
+            FuturesUnordered::new();
+        let mut held = 0_usize;
+        let mut stopping = false;
         let mut commit_tick = tokio::time::interval(COMMIT_INTERVAL);
         commit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = self.shutdown.cancelled() => break,
-                _ = commit_tick.tick() => self.commit(&mut handled, CommitMode::Async),
-                received = self.consumer.recv() => {
+                _ = self.shutdown.cancelled(), if !stopping => stopping = true,
+                _ = commit_tick.tick() => self.commit(&mut progress, CommitMode::Async),
+                Some((received, done)) = running.next(), if !running.is_empty() => {
+                    held -= 1;
+                    if !done {
+                        // Stopping with this message unfinished: it stays uncommitted, and so
+                        // does everything after it in its partition.
+                        stopping = true;
+                    } else if received.generation == generation {
+                        progress.handled(received.message.partition(), received.message.offset());
+                    }
+                    let lane = received.lane();
+                    match lanes.get_mut(&lane).and_then(VecDeque::pop_front) {
+                        Some(next) if !stopping => running.push(Box::pin(self.handle(next))),
+                        _ => {
+                            lanes.remove(&lane);
+                        }
+                    }
+                }
+                received = self.consumer.recv(), if !stopping && held < MAX_HELD => {
                     let message = match received {
-                        Ok(message) => message,
+                        Ok(message) => message.detach(),
                         Err(error) => {
                             // Reported by the context too; the consumer reconnects by itself.
                             tracing::debug!(topic = self.topic, group = self.group, %error, "Kafka consumer error");
                             continue;
                         }
                     };
-                    let (partition, offset) = (message.partition(), message.offset());
-                    if !self.handle(&message).await {
-                        // Stopping with this message unfinished: it stays uncommitted.
-                        break;
+                    // A rebalance (run inside `recv`) restarts every assigned partition from its
+                    // committed offset: what was tracked before no longer describes it.
+                    let current = self.consumer.context().generation();
+                    if current != generation {
+                        progress.reset();
+                        generation = current;
                     }
-                    handled.insert(partition, offset + 1);
+                    progress.received(message.partition(), message.offset());
+                    held += 1;
+                    let received = Received { message, generation };
+                    let lane = received.lane();
+                    match lanes.get_mut(&lane) {
+                        Some(waiting) => waiting.push_back(received),
+                        None => {
+                            lanes.insert(lane, VecDeque::new());
+                            running.push(Box::pin(self.handle(received)));
+                        }
+                    }
                 }
             }
+            if stopping && running.is_empty() {
+                break;
+            }
         }
-        self.commit(&mut handled, CommitMode::Sync);
+        self.commit(&mut progress, CommitMode::Sync);
     }
 
-    /// Runs the handler on one message (or parks it); `false` if the member is stopping and the
-    /// message may not be finished.
-    async fn handle(&self, message: &BorrowedMessage<'_>) -> bool {
+    /// Runs the handler on one message (or parks it) and hands the message back, with whether
+    /// it is finished: `false` if the member is stopping and the message may not be.
+    async fn handle(&self, received: Received) -> (Received, bool) {
+        let done = self.process(&received.message).await;
+        (received, done)
+    }
+
+    /// [`Member::handle`]'s work: the handler through [`deliver`], or the dead-letter topic for
+    /// a message that is not an event.
+    async fn process(&self, message: &OwnedMessage) -> bool {
         let key = message.key().unwrap_or_default().to_vec();
         match decode(message) {
             Ok(event) => {
@@ -521,7 +618,7 @@ impl Member<'_> {
                             .await;
                     })
                 };
-                let done = deliver(
+                deliver(
                     self.topic,
                     self.group,
                     self.handler,
@@ -529,8 +626,7 @@ impl Member<'_> {
                     park,
                     self.shutdown,
                 )
-                .await;
-                done && !self.shutdown.is_cancelled()
+                .await
             }
             Err(reason) => {
                 tracing::warn!(topic = self.topic, group = self.group, partition = message.partition(), offset = message.offset(), %reason, "message is not an event; parked on the dead-letter topic");
@@ -555,10 +651,13 @@ impl Member<'_> {
         }
     }
 
-    /// Commits the offsets of handled messages of the partitions this member still owns (a
-    /// partition taken away by a rebalance is the new owner's to commit).
-    fn commit(&self, handled: &mut HashMap<i32, i64>, mode: CommitMode) {
-        if handled.is_empty() {
+    /// Commits, for the partitions this member still owns (a partition taken away by a
+    /// rebalance is the new owner's to commit), the offsets below which every message is
+    /// handled; a synchronous commit (at the stop) repeats them all, in case an asynchronous
+    /// one was lost.
+    fn commit(&self, progress: &mut Progress, mode: CommitMode) {
+        let committable = progress.committable(matches!(mode, CommitMode::Sync));
+        if committable.is_empty() {
             return;
         }
         let name = self.bus.name(self.topic);
@@ -574,7 +673,7 @@ impl Member<'_> {
             })
             .unwrap_or_default();
         let mut offsets = TopicPartitionList::new();
-        for (partition, offset) in handled.drain() {
+        for (partition, offset) in committable {
             if owned.contains(&partition) {
                 // Cannot fail: the partition was just added.
                 let _ = offsets.add_partition_offset(&name, partition, Offset::Offset(offset));
@@ -588,6 +687,81 @@ impl Member<'_> {
             // owner) and the handlers will find them already processed.
             tracing::warn!(topic = %name, group = self.group, %error, "committing offsets failed");
         }
+    }
+}
+
+/// Which received messages of each partition are handled. Messages of different keys finish
+/// out of order, so the offset committed for a partition is the lowest one still held (or one
+/// past the highest handled when none is held): a commit never covers a message whose effect
+/// is not stored, whatever finished after it.
+#[derive(Debug, Default)]
+struct Progress {
+    partitions: HashMap<i32, PartitionProgress>,
+}
+
+#[derive(Debug, Default)]
+struct PartitionProgress {
+    /// Offsets received and not handled yet, with how many times each is held.
+    held: BTreeMap<i64, usize>,
+    /// One past the highest offset handled.
+    after_handled: Option<i64>,
+    /// The offset last handed out for a commit.
+    committed: Option<i64>,
+}
+
+impl Progress {
+    fn received(&mut self, partition: i32, offset: i64) {
+        *self
+            .partitions
+            .entry(partition)
+            .or_default()
+            .held
+            .entry(offset)
+            .or_default() += 1;
+    }
+
+    fn handled(&mut self, partition: i32, offset: i64) {
+        let Some(progress) = self.partitions.get_mut(&partition) else {
+            return;
+        };
+        let Some(count) = progress.held.get_mut(&offset) else {
+            return;
+        };
+        *count -= 1;
+        if *count == 0 {
+            progress.held.remove(&offset);
+        }
+        progress.after_handled = Some(
+            progress
+                .after_handled
+                .map_or(offset + 1, |after| after.max(offset + 1)),
+        );
+    }
+
+    /// Per partition, the offset below which every received message is handled: where it
+    /// moved since the last call, or everywhere with `all`.
+    fn committable(&mut self, all: bool) -> Vec<(i32, i64)> {
+        let mut offsets = Vec::new();
+        for (&partition, progress) in &mut self.partitions {
+            let Some(after_handled) = progress.after_handled else {
+                continue;
+            };
+            let safe = progress
+                .held
+                .keys()
+                .next()
+                .map_or(after_handled, |&lowest| lowest.min(after_handled));
+            if all || progress.committed.is_none_or(|committed| safe > committed) {
+                progress.committed = Some(safe);
+                offsets.push((partition, safe));
+            }
+        }
+        offsets
+    }
+
+    /// Forgets everything (after a rebalance).
+    fn reset(&mut self) {
+        self.partitions.clear();
     }
 }
 
@@ -626,7 +800,7 @@ fn headers_of(event: &Event) -> OwnedHeaders {
 
 /// Rebuilds the event of a message, in binary mode (`ce_*` headers) or structured mode (the
 /// whole event as the value); the reason when it is neither.
-fn decode(message: &BorrowedMessage<'_>) -> Result<Event, String> {
+fn decode(message: &impl Message) -> Result<Event, String> {
     let mut attributes: HashMap<&str, String> = HashMap::new();
     if let Some(headers) = message.headers() {
         for header in headers.iter() {
@@ -721,11 +895,21 @@ fn log_client_message(level: RDKafkaLogLevel, facility: &str, message: &str) {
     }
 }
 
-/// A consumer's context: errors through [`log_client_error`], and each partition's consumer
-/// lag from librdkafka's statistics.
+/// A consumer's context: errors through [`log_client_error`], each partition's consumer lag
+/// from librdkafka's statistics, and the count of rebalances.
 struct LagContext {
     topic: String,
     group: String,
+    /// Bumped by every rebalance (assignment or revocation).
+    rebalances: AtomicU64,
+}
+
+impl LagContext {
+    /// The member's assignment generation: it changes whenever a rebalance ran, after which
+    /// every assigned partition restarts from its committed offset.
+    fn generation(&self) -> u64 {
+        self.rebalances.load(Ordering::Acquire)
+    }
 }
 
 impl ClientContext for LagContext {
@@ -757,10 +941,16 @@ impl ClientContext for LagContext {
     }
 }
 
-impl ConsumerContext for LagContext {}
+impl ConsumerContext for LagContext {
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, _rebalance: &Rebalance<'_>) {
+        self.rebalances.fetch_add(1, Ordering::AcqRel);
+    }
+}
 
 #[cfg(test)]
 mod tests {
+    use crate::events::Handled;
+
     use super::*;
 
     #[test]
@@ -777,5 +967,241 @@ mod tests {
     fn a_bus_needs_brokers() {
         let error = KafkaBus::new(&KafkaConfig::default(), "test").unwrap_err();
         assert!(error.to_string().contains("no Kafka brokers"), "{error}");
+    }
+
+    #[test]
+    fn a_partition_commits_only_below_its_lowest_unhandled_offset() {
+        let mut progress = Progress::default();
+        for offset in 10..15 {
+            progress.received(0, offset);
+        }
+        assert!(
+            progress.committable(false).is_empty(),
+            "nothing handled yet"
+        );
+
+        // Later messages (other keys) finish first: the commit stays below offset 10.
+        progress.handled(0, 12);
+        progress.handled(0, 13);
+        assert_eq!(progress.committable(false), [(0, 10)]);
+        progress.handled(0, 10);
+        assert_eq!(progress.committable(false), [(0, 11)]);
+        assert!(
+            progress.committable(false).is_empty(),
+            "unchanged offsets are not committed again"
+        );
+        progress.handled(0, 11);
+        assert_eq!(progress.committable(false), [(0, 14)], "14 is still held");
+        progress.handled(0, 14);
+        assert_eq!(progress.committable(false), [(0, 15)]);
+        assert_eq!(
+            progress.committable(true),
+            [(0, 15)],
+            "a final commit repeats it"
+        );
+    }
+
+    #[test]
+    fn partitions_progress_independently() {
+        let mut progress = Progress::default();
+        progress.received(0, 5);
+        progress.received(1, 7);
+        progress.received(1, 8);
+        progress.handled(1, 8);
+        progress.handled(0, 5);
+        let mut offsets = progress.committable(false);
+        offsets.sort_unstable();
+        assert_eq!(offsets, [(0, 6), (1, 7)]);
+    }
+
+    #[test]
+    fn an_offset_received_twice_is_held_until_both_deliveries_are_handled() {
+        let mut progress = Progress::default();
+        progress.received(0, 3);
+        progress.received(0, 3);
+        progress.received(0, 4);
+        progress.handled(0, 3);
+        progress.handled(0, 4);
+        assert_eq!(progress.committable(false), [(0, 3)]);
+        progress.handled(0, 3);
+        assert_eq!(progress.committable(false), [(0, 5)]);
+    }
+
+    #[test]
+    fn a_reset_forgets_what_was_tracked_before_a_rebalance() {
+        let mut progress = Progress::default();
+        progress.received(0, 100);
+        progress.handled(0, 100);
+        progress.reset();
+        // Handled before the rebalance: not reported once the partition restarts.
+        progress.handled(0, 100);
+        assert!(progress.committable(true).is_empty());
+        progress.received(0, 40);
+        progress.handled(0, 40);
+        assert_eq!(progress.committable(false), [(0, 41)]);
+    }
+
+    /// A bus on the test broker (`MICROSHOP_TEST_KAFKA_BROKERS`) under a namespace of its own,
+    /// with one partition per topic; `None` (the test is skipped) without a broker.
+    fn single_partition_bus(test: &str) -> Option<KafkaBus> {
+        let Some(brokers) = std::env::var("MICROSHOP_TEST_KAFKA_BROKERS")
+            .ok()
+            .filter(|brokers| !brokers.is_empty())
+        else {
+            eprintln!("skipped {test}: set MICROSHOP_TEST_KAFKA_BROKERS (e.g. 127.0.0.1:9092)");
+            return None;
+        };
+        let config = KafkaConfig {
+            brokers: Some(brokers),
+            partitions: 1,
+            replication_factor: 1,
+            namespace: format!("t{}.", uuid::Uuid::now_v7().simple()),
+            properties: Vec::new(),
+        };
+        Some(KafkaBus::new(&config, "platform-unit-tests").unwrap())
+    }
+
+    fn labelled(key: &str, label: &str) -> Event {
+        Event::new(
+            "/test",
+            "thing.happened",
+            key,
+            serde_json::json!({ "label": label }),
+        )
+    }
+
+    fn label_of(event: &Event) -> String {
+        event.data["label"].as_str().unwrap_or_default().to_owned()
+    }
+
+    async fn wait_until(what: &str, mut check: impl FnMut() -> bool) {
+        let started = std::time::Instant::now();
+        while !check() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "timed out waiting for: {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stuck_message_holds_back_its_key_and_the_commit_but_not_other_keys() {
+        let Some(bus) = single_partition_bus("kafka: a stuck message") else {
+            return;
+        };
+        let topic = "stuck";
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let into = seen.clone();
+        let handler = crate::events::consumer::handler(move |event: Event| {
+            let into = into.clone();
+            async move {
+                if label_of(&event) == "s1" {
+                    return Handled::Retry("not today".into());
+                }
+                into.lock().unwrap().push(label_of(&event));
+                Handled::Done
+            }
+        });
+        let first_stop = CancellationToken::new();
+        let first = bus.consume(topic, "g", handler, first_stop.clone());
+        let published = ["s1", "k1", "k2", "k3", "s2", "k4"];
+        for label in published {
+            let key = if label.starts_with('s') { "s" } else { label };
+            bus.publish(topic, key, &labelled(key, label))
+                .await
+                .unwrap();
+        }
+        wait_until("the other keys are handled around the stuck one", || {
+            seen.lock().unwrap().len() == 4
+        })
+        .await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            *seen.lock().unwrap(),
+            ["k1", "k2", "k3", "k4"],
+            "s2 waits behind s1"
+        );
+        first_stop.cancel();
+        first.await.unwrap();
+
+        // The next member of the group starts from the stuck message: nothing after it in the
+        // partition was committed, although handled.
+        let (handler, second_seen) = recording();
+        let second_stop = CancellationToken::new();
+        let _stop = second_stop.clone().drop_guard();
+        drop(bus.consume(topic, "g", handler, second_stop));
+        wait_until("every message is delivered again", || {
+            second_seen.lock().unwrap().len() == published.len()
+        })
+        .await;
+        let second = second_seen.lock().unwrap().clone();
+        let position = |label: &str| second.iter().position(|seen| seen == label).unwrap();
+        assert!(position("s1") < position("s2"), "{second:?}");
+    }
+
+    fn recording() -> (Arc<dyn Handler>, Arc<Mutex<Vec<String>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let into = seen.clone();
+        let handler = crate::events::consumer::handler(move |event: Event| {
+            let into = into.clone();
+            async move {
+                into.lock().unwrap().push(label_of(&event));
+                Handled::Done
+            }
+        });
+        (handler, seen)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_handling_keeps_each_keys_order() {
+        let Some(bus) = single_partition_bus("kafka: order per key under concurrency") else {
+            return;
+        };
+        let topic = "ordered";
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let into = seen.clone();
+        let in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most_in_flight = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (now, most) = (in_flight.clone(), most_in_flight.clone());
+        let handler = crate::events::consumer::handler(move |event: Event| {
+            let (into, now, most) = (into.clone(), now.clone(), most.clone());
+            async move {
+                let running = now.fetch_add(1, Ordering::SeqCst) + 1;
+                most.fetch_max(running, Ordering::SeqCst);
+                // Later messages of a key take less time: a key's order would break at once
+                // if its messages ran side by side.
+                let index: u64 = label_of(&event)[2..].parse().unwrap();
+                tokio::time::sleep(Duration::from_millis(40 - index)).await;
+                into.lock().unwrap().push(label_of(&event));
+                now.fetch_sub(1, Ordering::SeqCst);
+                Handled::Done
+            }
+        });
+        let shutdown = CancellationToken::new();
+        let _stop = shutdown.clone().drop_guard();
+        let mut published = Vec::new();
+        for index in 0..10 {
+            for key in ["a", "b", "c", "d"] {
+                let label = format!("{key}-{index}");
+                bus.publish(topic, key, &labelled(key, &label))
+                    .await
+                    .unwrap();
+                published.push(label);
+            }
+        }
+        drop(bus.consume(topic, "g", handler, shutdown));
+        wait_until("all 40 are handled", || seen.lock().unwrap().len() == 40).await;
+        let seen = seen.lock().unwrap().clone();
+        for key in ["a", "b", "c", "d"] {
+            let order: Vec<&String> = seen.iter().filter(|l| l.starts_with(key)).collect();
+            let expected: Vec<&String> = published.iter().filter(|l| l.starts_with(key)).collect();
+            assert_eq!(order, expected, "key {key}");
+        }
+        let most = most_in_flight.load(Ordering::SeqCst);
+        assert!(
+            (2..=4).contains(&most),
+            "{most} handlers ran at once (one per key at most)"
+        );
     }
 }

@@ -10,11 +10,22 @@
 //! the relay stopped. Delivery is therefore at least once: consumers deduplicate on the event
 //! id (see [`super::consumer`]).
 //!
-//! Order: the relay publishes rows oldest first (by enqueue time, then id; ids are UUIDv7, so
-//! in creation order within a process) and stops at the first row it cannot publish yet; a
-//! failed row is the head of the line until it goes out, so no later event (in particular no
-//! later event of the same key) overtakes it. On PostgreSQL several instances of a service
-//! share the table: a transaction-scoped advisory lock lets one relay publish at a time.
+//! Order and throughput: a pass reads the oldest pending rows (by enqueue time, then id; ids
+//! are UUIDv7, so in creation order within a process) and *pipelines* their publishes: each
+//! row starts without waiting for the acknowledgement of the rows before it, so a batch costs
+//! about one broker round trip, not one per row (awaiting each acknowledgement in turn capped
+//! the relay at a few hundred events per second, below what one orders process produces).
+//! Order is kept per key, which is all the bus promises consumers: a row does not start before
+//! its key's previous row is acknowledged (a bus may lose a message and deliver the next one —
+//! an idempotent Kafka producer whose message timed out goes on with the following ones — so
+//! handing the bus both at once would not be enough). When a publish fails nothing more
+//! starts, and the failed row, with its backoff, is the head of the line: nothing behind it
+//! goes out before its retry time, and its retry is published alone before the rest follows,
+//! so no later event of its key overtakes it and a broker that is still down costs one publish
+//! per attempt. Rows of other keys already on their way when it failed may still go out; they
+//! are marked sent like any other (they owed the failed row no order). On PostgreSQL several
+//! instances of a service share the table: a transaction-scoped advisory lock lets one relay
+//! publish at a time.
 //!
 //! Wiring in a service:
 //!
@@ -34,10 +45,14 @@
 //! # Ok(()) }
 //! ```
 
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, Hasher, RandomState};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use futures::future::BoxFuture;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt, StreamExt};
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row};
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
@@ -84,6 +99,9 @@ CREATE INDEX IF NOT EXISTS outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT 
 /// The PostgreSQL advisory lock that lets one relay at a time publish a database's outbox.
 const RELAY_LOCK: i64 = 0x6f75_7462_6f78; // "outbox"
 
+/// How soon a relay that found the relay lock taken tries again (at the latest).
+const BUSY_RETRY: Duration = Duration::from_millis(50);
+
 /// Ids per `UPDATE … WHERE id IN (…)`, well under every engine's limit on parameters.
 const IDS_PER_STATEMENT: usize = 500;
 
@@ -116,24 +134,92 @@ fn millis(duration: Duration) -> i64 {
 /// # Ok(()) }
 /// ```
 ///
-/// Call [`Relay::wake`] after the commit to publish without waiting for the next poll.
+/// Call [`Relay::wake`] after the commit to publish without waiting for the next poll. To
+/// write the row inside a statement of your own, see [`OutboxRow`].
 pub async fn enqueue(conn: &mut AnyConnection, topic: &str, event: &Event) -> sqlx::Result<()> {
-    let payload =
-        serde_json::to_string(event).map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
-    let now = now_ms();
-    sqlx::query(
-        "INSERT INTO outbox (id, topic, key, payload, created_at, attempts, next_attempt_at) \
-         VALUES ($1, $2, $3, $4, $5, 0, $6)",
-    )
-    .bind(event.id.as_str())
-    .bind(topic)
-    .bind(event.subject.as_str())
-    .bind(payload)
-    .bind(now)
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    static INSERT: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "INSERT INTO outbox ({}) VALUES ({})",
+            OutboxRow::COLUMNS,
+            OutboxRow::values(1)
+        )
+    });
+    let row = OutboxRow::new(topic, event)?;
+    row.bind(sqlx::query(AssertSqlSafe(INSERT.as_str())))
+        .execute(&mut *conn)
+        .await?;
     Ok(())
+}
+
+/// An event's outbox row, for a statement of the caller's own that writes the change and its
+/// event together: on PostgreSQL one data-modifying statement (`WITH changed AS (UPDATE …)
+/// INSERT INTO outbox (…) SELECT … FROM changed`) is atomic by itself and costs one round
+/// trip, where a transaction around the change and [`enqueue`] costs four. The columns and
+/// placeholders come from here, so the row is the same whichever way it is written:
+///
+/// ```no_run
+/// # use platform::events::{Event, ORDER_EVENTS, outbox::OutboxRow};
+/// # async fn f(pool: sqlx::AnyPool, event: Event) -> sqlx::Result<()> {
+/// let row = OutboxRow::new(ORDER_EVENTS, &event)?;
+/// let sql = format!(
+///     "WITH changed AS (UPDATE orders SET status = 'paid' WHERE id = $1 RETURNING id) \
+///      INSERT INTO outbox ({}) SELECT {} FROM changed",
+///     OutboxRow::COLUMNS,
+///     OutboxRow::values(2),
+/// );
+/// row.bind(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(event.subject.as_str()))
+///     .execute(&pool)
+///     .await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct OutboxRow {
+    id: String,
+    topic: String,
+    key: String,
+    payload: String,
+    created_at: i64,
+}
+
+impl OutboxRow {
+    /// The columns [`OutboxRow::values`] fills, in order.
+    pub const COLUMNS: &'static str =
+        "id, topic, key, payload, created_at, attempts, next_attempt_at";
+
+    /// `event` as a pending row of `topic`, keyed by `event.subject`, enqueued now.
+    pub fn new(topic: &str, event: &Event) -> sqlx::Result<Self> {
+        let payload =
+            serde_json::to_string(event).map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
+        Ok(Self {
+            id: event.id.clone(),
+            topic: topic.to_owned(),
+            key: event.subject.clone(),
+            payload,
+            created_at: now_ms(),
+        })
+    }
+
+    /// The values of [`OutboxRow::COLUMNS`], as placeholders numbered from `$first` (five of
+    /// them) and constants.
+    pub fn values(first: usize) -> String {
+        let [id, topic, key, payload, created_at] =
+            [0, 1, 2, 3, 4].map(|offset| format!("${}", first + offset));
+        format!("{id}, {topic}, {key}, {payload}, {created_at}, 0, {created_at}")
+    }
+
+    /// Binds the row's values, in the order of [`OutboxRow::values`]'s placeholders: bind
+    /// whatever precedes `$first` before calling this.
+    pub fn bind<'q>(
+        &'q self,
+        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+        query
+            .bind(self.id.as_str())
+            .bind(self.topic.as_str())
+            .bind(self.key.as_str())
+            .bind(self.payload.as_str())
+            .bind(self.created_at)
+    }
 }
 
 /// How many rows wait to be published, and how long the oldest has waited (for `/metrics` and
@@ -171,6 +257,9 @@ pub struct RelayOptions {
     pub backoff_cap: Duration,
     /// A publish taking longer counts as failed (the row is retried).
     pub publish_timeout: Duration,
+    /// The shortest time from the start of a pass to the start of the next one woken by
+    /// [`Relay::wake`] (a full batch goes on at once): rows enqueued meanwhile share a pass.
+    pub pass_spacing: Duration,
     /// Sent rows are kept this long, for inspection, then deleted ...
     pub retention: Duration,
     /// ... and at most this many of them.
@@ -185,6 +274,7 @@ impl Default for RelayOptions {
             backoff_start: Duration::from_millis(50),
             backoff_cap: Duration::from_secs(30),
             publish_timeout: Duration::from_secs(10),
+            pass_spacing: Duration::from_millis(10),
             retention: Duration::from_secs(3600),
             keep_sent: 10_000,
         }
@@ -269,6 +359,8 @@ enum Pass {
     More,
     /// The oldest pending row may not be retried before this unix-millisecond instant.
     Blocked(i64),
+    /// Another instance holds the relay lock (PostgreSQL): it publishes what is pending.
+    Busy,
 }
 
 /// A pending row as read by a pass.
@@ -325,6 +417,7 @@ impl Worker {
             if shutdown.is_cancelled() {
                 return;
             }
+            let pass_started = tokio::time::Instant::now();
             let pass = match self.pass().await {
                 Ok(pass) => {
                     failed_passes = 0;
@@ -355,6 +448,9 @@ impl Worker {
                     continue;
                 }
                 Pass::Idle => (self.options.poll_interval, true),
+                // Rows this instance writes meanwhile go out with the other instance's next
+                // pass; trying again at every wake would only cost statements.
+                Pass::Busy => (self.options.poll_interval.min(BUSY_RETRY), false),
                 // Nothing can go out before the head row's retry time: new rows wait behind it.
                 Pass::Blocked(until) => (
                     Duration::from_millis(u64::try_from(until - now_ms()).unwrap_or(0)),
@@ -363,7 +459,15 @@ impl Worker {
             };
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = self.shared.wake.notified(), if wakeable => {}
+                _ = self.shared.wake.notified(), if wakeable => {
+                    // Under a steady flow every commit wakes the relay: gather what the next
+                    // few milliseconds bring into one pass rather than pay a pass (five
+                    // statements) for each row. After a quiet spell this waits for nothing.
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return,
+                        _ = tokio::time::sleep_until(pass_started + self.options.pass_spacing) => {}
+                    }
+                }
                 _ = tokio::time::sleep(wait) => {}
             }
         }
@@ -399,7 +503,7 @@ impl Worker {
         if !locked {
             // Another instance is relaying this table right now.
             tx.rollback().await?;
-            return Ok(Pass::Idle);
+            return Ok(Pass::Busy);
         }
         let pending = self.read_pending(&mut tx).await?;
         let outcome = self.publish(&pending).await;
@@ -437,42 +541,81 @@ impl Worker {
         })
     }
 
-    /// Publishes the rows in order, up to the first that is not due or fails.
+    /// Publishes the due rows (those before the first row whose retry time has not come),
+    /// pipelined: rows start in order, each without waiting for the acknowledgements of the
+    /// rows before it, except where order needs the wait:
+    ///
+    /// - a row whose key has an earlier row still unacknowledged waits for that row's outcome,
+    ///   and starts once it succeeded (a bus may lose one message and deliver the next: an
+    ///   idempotent Kafka producer whose message timed out goes on with the following ones);
+    ///   rows of other keys go on meanwhile;
+    /// - a row that failed before (the head of the line after an outage) is awaited before
+    ///   anything later starts, so a broker still down costs one publish per pass, not a batch;
+    /// - once any publish failed, nothing more starts.
+    ///
+    /// Rows of other keys started before the failure may still go out; they are recorded as
+    /// sent, since order is promised per key only (as the bus itself promises it). A row of
+    /// the failed row's key never goes out before it.
     async fn publish<'b>(&self, pending: &'b Batch) -> Published<'b> {
         let now = now_ms();
         let mut outcome = Published::default();
-        for row in &pending.rows {
-            if row.next_attempt_at > now {
-                outcome.blocked = Some(row.next_attempt_at);
+        let due = match pending
+            .rows
+            .iter()
+            .position(|row| row.next_attempt_at > now)
+        {
+            Some(first_not_due) => {
+                outcome.blocked = Some(pending.rows[first_not_due].next_attempt_at);
+                &pending.rows[..first_not_due]
+            }
+            None => &pending.rows[..],
+        };
+        let mut run = Pipeline {
+            service: self.service,
+            bus: self.bus.clone(),
+            timeout: self.options.publish_timeout,
+            due,
+            results: vec![None; due.len()],
+            lanes: HashMap::new(),
+            in_flight: FuturesUnordered::new(),
+            undecodable: Vec::new(),
+            failed: false,
+        };
+        for (index, row) in due.iter().enumerate() {
+            // Collect what is already acknowledged (this also hands the publishes started
+            // since the last look to the bus, without waiting for anything).
+            while let Some(Some((done, result))) = run.in_flight.next().now_or_never() {
+                run.settle(done, result);
+            }
+            if run.failed {
                 break;
             }
-            let event: Event = match serde_json::from_str(&row.payload) {
-                Ok(event) => event,
-                Err(error) => {
-                    // Only a hand-written row can be malformed; it could never go out, and must
-                    // not block the line forever. It is kept (marked sent) with the reason.
-                    tracing::error!(service = self.service, id = %row.id, %error, "outbox row is not an event; dropped");
-                    outcome
-                        .undecodable
-                        .push((&row.id, format!("undecodable payload: {error}")));
-                    continue;
+            if let Some(waiting) = run.lanes.get_mut(row.key.as_str()) {
+                waiting.push_back(index);
+                continue;
+            }
+            run.lanes.insert(row.key.as_str(), VecDeque::new());
+            run.start(index);
+            if row.attempts > 0 {
+                while run.results[index].is_none() {
+                    let Some((done, result)) = run.in_flight.next().await else {
+                        break;
+                    };
+                    run.settle(done, result);
                 }
-            };
-            let published = tokio::time::timeout(
-                self.options.publish_timeout,
-                self.bus.publish(&row.topic, &row.key, &event),
-            )
-            .await;
-            match published {
-                Ok(Ok(())) => outcome.sent.push(&row.id),
-                Ok(Err(error)) => {
-                    outcome.failure = Some((row, error.to_string()));
-                    break;
+            }
+        }
+        while let Some((done, result)) = run.in_flight.next().await {
+            run.settle(done, result);
+        }
+        outcome.undecodable = run.undecodable;
+        for (row, result) in due.iter().zip(run.results) {
+            match result {
+                Some(Ok(())) => outcome.sent.push(&row.id),
+                Some(Err(error)) if outcome.failure.is_none() => {
+                    outcome.failure = Some((row, error));
                 }
-                Err(_) => {
-                    outcome.failure = Some((row, "publishing timed out".to_owned()));
-                    break;
-                }
+                _ => {}
             }
         }
         outcome
@@ -535,16 +678,25 @@ impl Worker {
         }
 
         // The gauges: exact from the batch when it held every pending row, else counted.
-        let handled = sent.len() + undecodable.len();
         let full = pending.full;
         let (count, oldest) = match conn {
             Some(conn) if full && blocked.is_none() => backlog_on(conn).await?,
             _ => {
-                // Rows go out in order, so the handled ones are a prefix of the batch.
-                let left = &pending.rows[handled..];
+                // Rows of other keys may have gone out after a failed one: what is left is
+                // not always a suffix of the batch.
+                let handled: HashSet<&str> = sent
+                    .iter()
+                    .copied()
+                    .chain(undecodable.iter().map(|(id, _)| *id))
+                    .collect();
+                let mut left = pending
+                    .rows
+                    .iter()
+                    .filter(|row| !handled.contains(row.id.as_str()));
+                let oldest = left.next().map(|row| age_of(row.created_at));
                 (
-                    i64::try_from(left.len()).unwrap_or(i64::MAX),
-                    left.first().map(|row| age_of(row.created_at)),
+                    i64::try_from(left.count() + usize::from(oldest.is_some())).unwrap_or(i64::MAX),
+                    oldest,
                 )
             }
         };
@@ -581,6 +733,87 @@ impl Worker {
         .execute(&mut *crate::db::acquire_write(&self.pool).await?)
         .await?;
         Ok(deleted.rows_affected())
+    }
+}
+
+/// The outcome of one row's publish, once known.
+type RowResult = Option<Result<(), String>>;
+
+/// One pass's publishes in progress (see [`Worker::publish`]).
+struct Pipeline<'b> {
+    service: &'static str,
+    bus: Arc<dyn Bus>,
+    timeout: Duration,
+    due: &'b [Pending],
+    /// Per row of `due`, the outcome of its publish.
+    results: Vec<RowResult>,
+    /// The keys with a row in flight, each with its later rows waiting for that row's outcome.
+    lanes: HashMap<&'b str, VecDeque<usize>>,
+    in_flight: FuturesUnordered<BoxFuture<'b, (usize, Result<(), String>)>>,
+    undecodable: Vec<(&'b str, String)>,
+    /// A publish failed: nothing more starts.
+    failed: bool,
+}
+
+impl<'b> Pipeline<'b> {
+    /// Starts publishing row `index` (its key's lane is taken). A row that is not an event is
+    /// dropped instead, and its key's next row takes its turn.
+    fn start(&mut self, index: usize) {
+        let mut next = Some(index);
+        while let Some(index) = next {
+            let row = &self.due[index];
+            match serde_json::from_str::<Event>(&row.payload) {
+                Ok(event) => {
+                    let bus = self.bus.clone();
+                    let timeout = self.timeout;
+                    self.in_flight.push(Box::pin(async move {
+                        let published = tokio::time::timeout(
+                            timeout,
+                            bus.publish(&row.topic, &row.key, &event),
+                        )
+                        .await;
+                        let result = match published {
+                            Ok(Ok(())) => Ok(()),
+                            Ok(Err(error)) => Err(error.to_string()),
+                            Err(_) => Err("publishing timed out".to_owned()),
+                        };
+                        (index, result)
+                    }));
+                    return;
+                }
+                Err(error) => {
+                    // Only a hand-written row can be malformed; it could never go out, and must
+                    // not block the line forever. It is kept (marked sent) with the reason.
+                    tracing::error!(service = self.service, id = %row.id, %error, "outbox row is not an event; dropped");
+                    self.undecodable
+                        .push((&row.id, format!("undecodable payload: {error}")));
+                    next = self.next_of(&row.key);
+                }
+            }
+        }
+    }
+
+    /// Row `index` has its outcome: records it and, unless a publish failed, starts the next
+    /// row of its key.
+    fn settle(&mut self, index: usize, result: Result<(), String>) {
+        self.failed |= result.is_err();
+        self.results[index] = Some(result);
+        if self.failed {
+            return;
+        }
+        if let Some(next) = self.next_of(&self.due[index].key) {
+            self.start(next);
+        }
+    }
+
+    /// The next waiting row of `key`, or none (the lane is then free).
+    fn next_of(&mut self, key: &str) -> Option<usize> {
+        let waiting = self.lanes.get_mut(key)?;
+        let next = waiting.pop_front();
+        if next.is_none() {
+            self.lanes.remove(key);
+        }
+        next
     }
 }
 
@@ -630,6 +863,8 @@ fn random_unit() -> f64 {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -657,5 +892,250 @@ mod tests {
         let draws: std::collections::HashSet<u64> =
             (0..20).map(|_| random_unit().to_bits()).collect();
         assert!(draws.len() > 10);
+    }
+
+    /// A bus whose publishes wait until the test settles them one by one, recording the order
+    /// in which they started: what the relay has in flight at any moment is visible.
+    #[derive(Default)]
+    struct GatedBus {
+        started: Mutex<Vec<String>>,
+        gates: Mutex<HashMap<String, tokio::sync::oneshot::Sender<Result<(), String>>>>,
+    }
+
+    impl GatedBus {
+        fn started(&self) -> Vec<String> {
+            self.started.lock().unwrap().clone()
+        }
+
+        /// Settles the publish in flight for the event labelled `label`.
+        fn settle(&self, label: &str, result: Result<(), String>) {
+            let gate = self.gates.lock().unwrap().remove(label);
+            gate.expect("that publish is in flight")
+                .send(result)
+                .unwrap();
+        }
+
+        async fn wait_started(&self, count: usize) {
+            for _ in 0..2_000 {
+                if self.started.lock().unwrap().len() >= count {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            panic!("{count} publishes never started: {:?}", self.started());
+        }
+    }
+
+    impl Bus for GatedBus {
+        fn publish<'a>(
+            &'a self,
+            _topic: &'a str,
+            _key: &'a str,
+            event: &'a Event,
+        ) -> futures::future::BoxFuture<'a, Result<(), super::super::PublishError>> {
+            let label = event.data["label"].as_str().unwrap().to_owned();
+            let (gate, settled) = tokio::sync::oneshot::channel();
+            self.gates.lock().unwrap().insert(label.clone(), gate);
+            self.started.lock().unwrap().push(label);
+            Box::pin(async move {
+                settled
+                    .await
+                    .unwrap_or_else(|_| Err("gate dropped".to_owned()))
+                    .map_err(super::super::PublishError)
+            })
+        }
+
+        fn consume(
+            &self,
+            _topic: &str,
+            _group: &str,
+            _handler: Arc<dyn super::super::Handler>,
+            _shutdown: CancellationToken,
+        ) -> JoinHandle<()> {
+            tokio::spawn(async {})
+        }
+    }
+
+    static NO_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate::Migrator::DEFAULT;
+
+    async fn outbox_with(events: &[(&str, &str)]) -> (tempfile::TempDir, AnyPool) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = crate::db::sqlite_url(dir.path(), "outbox");
+        let none = crate::db::Migrations {
+            sqlite: &NO_MIGRATIONS,
+            postgres: &NO_MIGRATIONS,
+        };
+        let pool = crate::db::connect(&url, 4, none).await.unwrap();
+        sqlx::raw_sql(SQLITE_TABLE).execute(&pool).await.unwrap();
+        for (key, label) in events {
+            let event = Event::new("/test", "thing.happened", *key, json!({ "label": label }));
+            let mut tx = pool.begin().await.unwrap();
+            enqueue(&mut tx, "things", &event).await.unwrap();
+            tx.commit().await.unwrap();
+        }
+        (dir, pool)
+    }
+
+    fn spawn(pool: &AnyPool, bus: &Arc<GatedBus>) -> (Relay, tokio_util::sync::DropGuard) {
+        let shutdown = CancellationToken::new();
+        let options = RelayOptions {
+            backoff_start: Duration::from_millis(10),
+            backoff_cap: Duration::from_millis(20),
+            poll_interval: Duration::from_millis(20),
+            ..RelayOptions::default()
+        };
+        let relay = spawn_relay_with(
+            "pipeline-test",
+            pool.clone(),
+            bus.clone(),
+            shutdown.clone(),
+            options,
+        );
+        (relay, shutdown.drop_guard())
+    }
+
+    /// The labels of the rows marked sent, in enqueue order.
+    async fn sent(pool: &AnyPool) -> Vec<String> {
+        let payloads: Vec<String> = sqlx::query_scalar(
+            "SELECT payload FROM outbox WHERE sent_at IS NOT NULL ORDER BY created_at, id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        payloads
+            .iter()
+            .map(|payload| {
+                let event: Event = serde_json::from_str(payload).unwrap();
+                event.data["label"].as_str().unwrap().to_owned()
+            })
+            .collect()
+    }
+
+    async fn eventually_sent(pool: &AnyPool, expected: &[&str]) {
+        for _ in 0..2_000 {
+            if sent(pool).await == expected {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("sent rows: {:?}, expected {expected:?}", sent(pool).await);
+    }
+
+    #[tokio::test]
+    async fn publishes_of_different_keys_are_in_flight_together_and_a_keys_next_row_waits() {
+        let (_dir, pool) = outbox_with(&[("a", "a1"), ("b", "b1"), ("c", "c1"), ("a", "a2")]).await;
+        let bus = Arc::new(GatedBus::default());
+        let (_relay, _stop) = spawn(&pool, &bus);
+
+        bus.wait_started(3).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            bus.started(),
+            ["a1", "b1", "c1"],
+            "three keys in flight at once, a2 behind a1"
+        );
+        bus.settle("b1", Ok(()));
+        bus.settle("c1", Ok(()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            bus.started().len(),
+            3,
+            "a2 started before a1 was acknowledged"
+        );
+
+        bus.settle("a1", Ok(()));
+        bus.wait_started(4).await;
+        assert_eq!(bus.started()[3], "a2");
+        bus.settle("a2", Ok(()));
+        eventually_sent(&pool, &["a1", "b1", "c1", "a2"]).await;
+    }
+
+    #[tokio::test]
+    async fn a_waiting_row_does_not_hold_back_later_rows_of_other_keys() {
+        let (_dir, pool) = outbox_with(&[("a", "a1"), ("a", "a2"), ("b", "b1"), ("c", "c1")]).await;
+        let bus = Arc::new(GatedBus::default());
+        let (_relay, _stop) = spawn(&pool, &bus);
+
+        bus.wait_started(3).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(bus.started(), ["a1", "b1", "c1"]);
+        for label in ["b1", "c1", "a1"] {
+            bus.settle(label, Ok(()));
+        }
+        bus.wait_started(4).await;
+        bus.settle("a2", Ok(()));
+        eventually_sent(&pool, &["a1", "a2", "b1", "c1"]).await;
+    }
+
+    async fn failure_of(pool: &AnyPool, label: &str) -> (i64, Option<String>) {
+        let rows: Vec<(String, i64, Option<String>)> =
+            sqlx::query_as("SELECT payload, attempts, last_error FROM outbox")
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        rows.into_iter()
+            .find(|(payload, _, _)| payload.contains(&format!("\"label\":\"{label}\"")))
+            .map(|(_, attempts, error)| (attempts, error))
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_failed_row_holds_back_its_key_and_stops_the_pass() {
+        let (_dir, pool) = outbox_with(&[
+            ("a", "a1"),
+            ("b", "b1"),
+            ("a", "a2"),
+            ("c", "c1"),
+            ("b", "b2"),
+        ])
+        .await;
+        let bus = Arc::new(GatedBus::default());
+        let (_relay, _stop) = spawn(&pool, &bus);
+
+        // One row per key in flight; a2 and b2 wait for a1 and b1.
+        bus.wait_started(3).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(bus.started(), ["a1", "b1", "c1"]);
+        bus.settle("a1", Err("the broker is down".to_owned()));
+        bus.settle("b1", Ok(()));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(
+            bus.started(),
+            ["a1", "b1", "c1"],
+            "after a failure nothing more starts: neither a2 nor b2"
+        );
+        // c1 was already on its way: it goes out and is marked sent, like b1; a1 is not.
+        bus.settle("c1", Ok(()));
+        eventually_sent(&pool, &["b1", "c1"]).await;
+        for _ in 0..2_000 {
+            if failure_of(&pool, "a1").await.0 > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let (attempts, error) = failure_of(&pool, "a1").await;
+        assert_eq!(attempts, 1);
+        assert!(error.unwrap().contains("broker is down"));
+
+        // The retry of a1 goes out alone; the rest follows once it is acknowledged.
+        bus.wait_started(4).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(bus.started(), ["a1", "b1", "c1", "a1"]);
+        bus.settle("a1", Ok(()));
+        bus.wait_started(6).await;
+        let mut rest = bus.started()[4..].to_vec();
+        rest.sort();
+        assert_eq!(rest, ["a2", "b2"]);
+        bus.settle("a2", Ok(()));
+        bus.settle("b2", Ok(()));
+        eventually_sent(&pool, &["a1", "b1", "a2", "c1", "b2"]).await;
+        let started = bus.started();
+        for once in ["b1", "c1"] {
+            assert_eq!(
+                started.iter().filter(|label| *label == once).count(),
+                1,
+                "{once} went out before and is not published again"
+            );
+        }
     }
 }

@@ -31,11 +31,16 @@ pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
 #[derive(Debug, Clone)]
 pub struct Storage {
     pool: AnyPool,
+    /// PostgreSQL takes a reservation's stock and writes its line in one statement (see
+    /// [`Storage::reserve`]); SQLite, in two.
+    postgres: bool,
 }
 
 impl Storage {
     pub fn new(pool: AnyPool) -> Self {
-        Self { pool }
+        let url = pool.connect_options().database_url.to_string();
+        let postgres = platform::db::Engine::of(&url).ok() == Some(platform::db::Engine::Postgres);
+        Self { pool, postgres }
     }
 
     /// Opens the database at `url` and brings its schema up to date.
