@@ -55,9 +55,9 @@ pub fn router(state: AppState) -> Router {
 pub async fn app(config: &Config, env: &Env, wiring: &Wiring) -> anyhow::Result<Router> {
     let database = open_database(config, env)?;
     let storage = Storage::new(database.pool().clone());
-    let relay = outbox::spawn_relay(
+    let relay = outbox::spawn_relay_once_ready(
         "auth",
-        storage.pool().clone(),
+        database.clone(),
         wiring.bus.clone(),
         wiring.shutdown.clone(),
     );

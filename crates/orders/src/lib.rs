@@ -55,9 +55,9 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
         .await
         .context("cannot open the orders database")?;
     let storage = Storage::new(database.pool().clone());
-    let relay = outbox::spawn_relay(
+    let relay = outbox::spawn_relay_once_ready(
         "orders",
-        storage.pool().clone(),
+        database.clone(),
         wiring.bus.clone(),
         wiring.shutdown.clone(),
     );

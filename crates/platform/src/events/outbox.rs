@@ -326,6 +326,21 @@ pub fn spawn_relay(
     spawn_relay_with(service, pool, bus, shutdown, RelayOptions::default())
 }
 
+/// [`spawn_relay`] for a database that may not be reached and migrated yet
+/// ([`crate::db::Database::start`]): the handle exists at once (the service's state holds it,
+/// and wakes are kept), the first pass waits until the database is ready, instead of failing
+/// on a table the migrations have not created yet.
+pub fn spawn_relay_once_ready(
+    service: &'static str,
+    database: crate::db::Database,
+    bus: Arc<dyn Bus>,
+    shutdown: CancellationToken,
+) -> Relay {
+    let pool = database.pool().clone();
+    let ready = async move { database.wait_ready().await };
+    spawn_worker(service, pool, bus, shutdown, RelayOptions::default(), ready)
+}
+
 /// [`spawn_relay`] with explicit tuning.
 pub fn spawn_relay_with(
     service: &'static str,
@@ -333,6 +348,25 @@ pub fn spawn_relay_with(
     bus: Arc<dyn Bus>,
     shutdown: CancellationToken,
     options: RelayOptions,
+) -> Relay {
+    spawn_worker(
+        service,
+        pool,
+        bus,
+        shutdown,
+        options,
+        std::future::ready(()),
+    )
+}
+
+/// Starts the worker once `ready` completes (or never, if shutdown comes first).
+fn spawn_worker(
+    service: &'static str,
+    pool: AnyPool,
+    bus: Arc<dyn Bus>,
+    shutdown: CancellationToken,
+    options: RelayOptions,
+    ready: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Relay {
     let shared = Arc::new(Shared {
         wake: Notify::new(),
@@ -346,7 +380,12 @@ pub fn spawn_relay_with(
         shared: shared.clone(),
         postgres: None,
     };
-    let handle = tokio::spawn(worker.run(shutdown));
+    let handle = tokio::spawn(async move {
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            () = ready => worker.run(shutdown).await,
+        }
+    });
     *shared.handle.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle);
     Relay { shared }
 }
@@ -1048,6 +1087,40 @@ mod tests {
         assert_eq!(bus.started()[3], "a2");
         bus.settle("a2", Ok(()));
         eventually_sent(&pool, &["a1", "b1", "c1", "a2"]).await;
+    }
+
+    #[tokio::test]
+    async fn a_relay_waiting_for_its_database_publishes_nothing_before_it_is_ready() {
+        let (_dir, pool) = outbox_with(&[("a", "a1")]).await;
+        let bus = Arc::new(GatedBus::default());
+        let (ready, is_ready) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = CancellationToken::new();
+        let _stop = shutdown.clone().drop_guard();
+        let options = RelayOptions {
+            poll_interval: Duration::from_millis(20),
+            ..RelayOptions::default()
+        };
+        let relay = spawn_worker(
+            "waiting-test",
+            pool.clone(),
+            bus.clone(),
+            shutdown,
+            options,
+            async move {
+                let _ = is_ready.await;
+            },
+        );
+        relay.wake();
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        assert!(
+            bus.started().is_empty(),
+            "published before the database was ready"
+        );
+
+        ready.send(()).unwrap();
+        bus.wait_started(1).await;
+        bus.settle("a1", Ok(()));
+        eventually_sent(&pool, &["a1"]).await;
     }
 
     #[tokio::test]
