@@ -51,7 +51,7 @@ read -r relay50 relay99 consume50 consume99 pipeline_events < <(python3 "$BENCH_
 cat >"$BENCH_DIR/results/distributed.md" <<MD
 # Order benchmark (distributed mode)
 
-Command: \`bench/distributed.sh $DURATION\` (oha + bench/sse_latency.py), $(date -u +%F), commit $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- 2>/dev/null || echo " with uncommitted changes"), 2-core machine, release build. One process per service (two orders, two notifier instances) on PostgreSQL 15 (database connection options: ${PG_OPTIONS-sslmode=disable, the default of scripts/distributed.sh for a server on this machine}), Kafka protocol through tansu (in memory), Redis; the load generator, the broker, PostgreSQL and all twelve processes share the two cores.
+Command: \`bench/distributed.sh $DURATION\` (oha + bench/sse_latency.py), $(date -u +%F), commit $(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet HEAD -- . ":(exclude)bench/results" 2>/dev/null || echo " with uncommitted changes"), 2-core machine, release build. One process per service (two orders, two notifier instances) on PostgreSQL 15 (database connection options: ${PG_OPTIONS-sslmode=disable, the default of scripts/distributed.sh for a server on this machine}), Kafka protocol through tansu (in memory), Redis; the load generator, the broker, PostgreSQL and all twelve processes share the two cores.
 
 | measurement | req/s | p50 ms | p99 ms | statuses |
 |---|---|---|---|---|
