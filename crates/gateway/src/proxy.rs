@@ -155,12 +155,7 @@ impl Forwarder {
             response.status(),
             started.elapsed(),
         );
-        if platform::traces::is_exporting() {
-            span.record("http.response.status_code", response.status().as_u16());
-            if response.status().is_server_error() {
-                span.record("otel.status_code", "error");
-            }
-        }
+        platform::traces::record_answer(&span, response.status());
         response
     }
 

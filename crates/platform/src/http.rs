@@ -219,7 +219,7 @@ pub fn with_common_layers(service: &'static str, router: Router) -> Router {
                 })
                 .on_response(
                     |response: &Response, latency: Duration, span: &tracing::Span| {
-                        record_status(response, span);
+                        crate::traces::record_answer(span, response.status());
                         tracing::debug!(status = response.status().as_u16(), ?latency, "served");
                     },
                 )
@@ -336,19 +336,6 @@ fn request_span<B>(service: &'static str, request: &http::Request<B>) -> tracing
     );
     crate::traces::continue_from_headers(&span, request.headers());
     span
-}
-
-/// Records the answer on a request's span (a no-op unless traces are exported, see
-/// [`request_span`]): a server error marks the span as failed.
-fn record_status(response: &Response, span: &tracing::Span) {
-    if !crate::traces::is_exporting() {
-        return;
-    }
-    let status = response.status();
-    span.record("http.response.status_code", status.as_u16());
-    if status.is_server_error() {
-        span.record("otel.status_code", "error");
-    }
 }
 
 /// The client's address: the TCP peer, or, when the peer is a proxy on a loopback or private

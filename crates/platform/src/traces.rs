@@ -190,6 +190,18 @@ fn record_trace_id(span: &tracing::Span) {
     }
 }
 
+/// Records a server span's answer (`http.response.status_code`); a server error marks the span
+/// as failed. A no-op unless traces are exported.
+pub fn record_answer(span: &tracing::Span, status: http::StatusCode) {
+    if !is_exporting() {
+        return;
+    }
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "error");
+    }
+}
+
 /// Makes `span` a child of the trace a `traceparent` value names (an event's).
 pub fn continue_from_traceparent(span: &tracing::Span, traceparent: Option<&str>) {
     if !is_exporting() {
