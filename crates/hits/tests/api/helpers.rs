@@ -200,8 +200,16 @@ impl Drop for RedisKey {
 
 /// A URL no server listens on: a port that was free a moment ago.
 pub fn closed_port_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
+    // A socket bound but never listening holds the port for the whole test run, so connections
+    // are refused: a port merely released could be handed to another test's server meanwhile.
+    static RESERVED: std::sync::OnceLock<(tokio::net::TcpSocket, u16)> = std::sync::OnceLock::new();
+    let (_, port) = RESERVED.get_or_init(|| {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind("127.0.0.1:0".parse().unwrap())
+            .expect("a port to hold");
+        let port = socket.local_addr().expect("its address").port();
+        (socket, port)
+    });
     format!("redis://127.0.0.1:{port}")
 }
