@@ -112,7 +112,13 @@ class Live extends EventTarget {
         if (!response.ok || !response.body) throw new ApiError(response.status, {});
         this.#setState('live');
         pause = 1000;
-        for await (const message of readEvents(response.body, signal)) this.#receive(message);
+        let expired = false;
+        for await (const message of readEvents(response.body, signal)) {
+          // The server ends a stream when its token expires: reconnect at once, freshly signed.
+          if (message.event === 'expired') expired = true;
+          else this.#receive(message);
+        }
+        if (expired && !signal.aborted) continue;
       } catch (error) {
         if (signal.aborted) return;
         if (error instanceof ApiError && error.status === 401 && !session.signedIn) return;

@@ -43,14 +43,8 @@ impl AgendaError {
                 Problem::forbidden("Only the event's organizer or an admin may change it")
             }
             AgendaError::Problem(problem) => *problem,
-            AgendaError::Database(error) => {
-                tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "database error");
-                Problem::internal()
-            }
-            AgendaError::Internal(error) => {
-                tracing::error!(error = format!("{error:#}"), "unexpected error");
-                Problem::internal()
-            }
+            AgendaError::Database(error) => platform::db::database_problem(&error),
+            AgendaError::Internal(error) => platform::db::internal_problem(&error),
         }
     }
 }

@@ -20,8 +20,8 @@ pub mod state;
 pub mod storage;
 pub mod views;
 
-use anyhow::Context;
 use axum::Router;
+use platform::db::Database;
 use platform::events::outbox;
 use platform::http::{Readiness, service_app};
 use platform::{ServiceEnv, Wiring};
@@ -42,9 +42,20 @@ pub fn router(state: AppState) -> Router {
 
 /// Opens the database (running migrations), starts the outbox relay that publishes the
 /// agenda's announcements on `wiring.bus` until `wiring.shutdown` fires, and returns the
-/// complete service, ready to serve.
+/// complete service, ready to serve. A PostgreSQL database that cannot be reached yet does not
+/// stop the start: the service answers 503 `database_unavailable` until it can (see
+/// [`platform::db::Database::start`]); the relay waits for it too.
 pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::Result<Router> {
-    let storage = open_storage(config, env).await?;
+    let database = Database::start_for_service(
+        SERVICE,
+        config.database_url.as_deref(),
+        &env.data_dir,
+        config.db_pool_size,
+        storage::MIGRATIONS,
+        wiring.shutdown.clone(),
+    )
+    .await?;
+    let storage = Storage::new(database.pool().clone());
     let relay = outbox::spawn_relay(
         SERVICE,
         storage.pool().clone(),
@@ -52,37 +63,20 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
         wiring.shutdown.clone(),
     );
     let state = AppState {
-        storage: storage.clone(),
+        storage,
         verifier: wiring.verifier.clone(),
         relay,
     };
     let bus = wiring.bus.clone();
     let readiness = Readiness::new()
-        .database(storage.pool().clone())
+        .opened_database(database.clone())
         .degradable("bus", move || {
             let bus = bus.clone();
             async move { bus.check().await }
         });
-    Ok(service_app(SERVICE, router(state), readiness))
-}
-
-async fn open_storage(config: &Config, env: &ServiceEnv) -> anyhow::Result<Storage> {
-    let url = match &config.database_url {
-        Some(url) => url.clone(),
-        None => {
-            std::fs::create_dir_all(&env.data_dir).with_context(|| {
-                format!(
-                    "cannot create the data directory {}",
-                    env.data_dir.display()
-                )
-            })?;
-            platform::db::sqlite_url(&env.data_dir, SERVICE)
-        }
-    };
-    let storage = Storage::connect(&url, config.db_pool_size)
-        .await
-        .context("cannot open the agenda database")?;
-    // The URL may carry a password: name the engine only.
-    tracing::debug!(engine = ?platform::db::Engine::of(&url)?, "opened the agenda database");
-    Ok(storage)
+    Ok(service_app(
+        SERVICE,
+        database.guard(router(state)),
+        readiness,
+    ))
 }

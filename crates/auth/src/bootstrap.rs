@@ -6,10 +6,8 @@
 //! no local file anyone would read, so it must be given the password through configuration, and
 //! refuses to start without one while no admin exists.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::Context;
 use platform::{Role, ServiceEnv};
 
 use crate::config::Config;
@@ -53,7 +51,7 @@ pub async fn ensure_admin(
         (None, true) => {
             let password = random_password()?;
             let path = admin_password_path(env);
-            write_owner_only(&path, password.expose())?;
+            platform::files::write_secret(&path, password.expose())?;
             (password, Some(path))
         }
         (None, false) => anyhow::bail!(
@@ -90,33 +88,4 @@ fn random_password() -> anyhow::Result<Password> {
     aws_lc_rs::rand::fill(&mut bytes)
         .map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
     Ok(Password::parse(base64url(&bytes))?)
-}
-
-/// Writes `secret` to `path`, created (or truncated) with mode 0600.
-fn write_owner_only(path: &Path, secret: &str) -> anyhow::Result<()> {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("cannot create {}", parent.display()))?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    // The mode above applies only to a new file; an old one keeps its mode unless reset.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("cannot restrict {}", path.display()))?;
-    }
-    writeln!(file, "{secret}").with_context(|| format!("cannot write {}", path.display()))?;
-    file.sync_all()
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
 }

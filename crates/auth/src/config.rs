@@ -20,6 +20,10 @@ pub const DEFAULT_SIGNING_KEY_RELOAD_SECS: u64 = 10;
 /// Database connections per process.
 pub const DEFAULT_DB_POOL_SIZE: u32 = 10;
 
+/// Registrations allowed per client address and hour unless configured otherwise: plenty for
+/// the people behind one address, too few for a script filling the user table.
+pub const DEFAULT_REGISTRATIONS_PER_HOUR: u32 = 20;
+
 /// The auth service's configuration.
 #[derive(clap::Args, Debug, Clone)]
 #[group(id = "auth-settings")]
@@ -91,6 +95,16 @@ pub struct Config {
     )]
     pub signing_key_reload_secs: u64,
 
+    /// Registrations accepted per client address within an hour (0 = no limit); beyond, 429
+    /// with `Retry-After`. Counted in the database, so every auth process agrees.
+    #[arg(
+        long = "auth-registrations-per-hour",
+        id = "auth-registrations-per-hour",
+        env = "MICROSHOP_AUTH_REGISTRATIONS_PER_HOUR",
+        default_value_t = DEFAULT_REGISTRATIONS_PER_HOUR
+    )]
+    pub registrations_per_hour: u32,
+
     /// Password of the `admin` account, used only when that account does not exist yet.
     /// Required in distributed mode on first start; in embedded mode a random one is written
     /// to `<data dir>/admin-password` when this is unset.
@@ -113,6 +127,7 @@ impl Default for Config {
             issuer: platform::auth::DEFAULT_ISSUER.to_owned(),
             max_concurrent_hashes: None,
             signing_key_reload_secs: DEFAULT_SIGNING_KEY_RELOAD_SECS,
+            registrations_per_hour: DEFAULT_REGISTRATIONS_PER_HOUR,
             admin_password: None,
         }
     }
@@ -193,6 +208,10 @@ mod tests {
         let parsed = Cli::try_parse_from(["auth"]).unwrap().config;
         let default = Config::default();
         assert_eq!(parsed.db_pool_size, default.db_pool_size);
+        assert_eq!(
+            parsed.registrations_per_hour,
+            default.registrations_per_hour
+        );
         assert_eq!(parsed.access_token_ttl_secs, default.access_token_ttl_secs);
         assert_eq!(
             parsed.refresh_token_ttl_secs,

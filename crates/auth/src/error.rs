@@ -48,6 +48,9 @@ pub enum AuthError {
     InvalidCredentials,
     #[error("too many failed login attempts")]
     TooManyAttempts { retry_after_secs: u64 },
+    /// Too many registrations from one address within the hour.
+    #[error("too many registrations from this address")]
+    TooManyRegistrations { retry_after_secs: u64 },
     #[error("refresh token refused: {0:?}")]
     InvalidRefreshToken(RefreshRefusal),
     #[error(transparent)]
@@ -90,6 +93,13 @@ impl AuthError {
             )
             .detail("Too many failed logins for this account from this address; retry later")
             .retry_after(retry_after_secs),
+            AuthError::TooManyRegistrations { retry_after_secs } => Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_registrations",
+                "Too many requests",
+            )
+            .detail("Too many accounts were registered from this address recently; retry later")
+            .retry_after(retry_after_secs),
             AuthError::InvalidRefreshToken(reason) => Problem::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_refresh_token",
@@ -102,24 +112,8 @@ impl AuthError {
                 "The account this token was issued for no longer exists",
             ),
             AuthError::Problem(problem) => *problem,
-            // A database that cannot be reached is a state of the service, not a bug: 503
-            // with `Retry-After`, so clients and the gateway retry instead of giving up.
-            AuthError::Database(error) if platform::db::is_unavailable(&error) => {
-                tracing::warn!(error = %error, "the database is unavailable");
-                platform::db::unavailable_problem()
-            }
-            AuthError::Database(error) => {
-                tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "database error");
-                Problem::internal()
-            }
-            AuthError::Internal(error) if platform::db::caused_by_unavailable(&error) => {
-                tracing::warn!(error = format!("{error:#}"), "the database is unavailable");
-                platform::db::unavailable_problem()
-            }
-            AuthError::Internal(error) => {
-                tracing::error!(error = format!("{error:#}"), "unexpected error");
-                Problem::internal()
-            }
+            AuthError::Database(error) => platform::db::database_problem(&error),
+            AuthError::Internal(error) => platform::db::internal_problem(&error),
         }
     }
 }

@@ -120,17 +120,6 @@ fn open_database(config: &Config, env: &Env) -> anyhow::Result<platform::db::Dat
 
 /// The configured URL, or the SQLite file in the data directory (created if missing).
 fn database_url(config: &Config, env: &Env) -> anyhow::Result<String> {
-    let url = match &config.database_url {
-        Some(url) => url.clone(),
-        None => {
-            std::fs::create_dir_all(&env.data_dir).with_context(|| {
-                format!(
-                    "cannot create the data directory {}",
-                    env.data_dir.display()
-                )
-            })?;
-            platform::db::sqlite_url(&env.data_dir, "auth")
-        }
-    };
+    let url = platform::db::service_url(config.database_url.as_deref(), &env.data_dir, "auth")?;
     Ok(url)
 }

@@ -19,6 +19,8 @@ pub struct Settings {
     pub issuer: String,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
+    /// Registrations per client address and hour; 0: no limit.
+    pub registrations_per_hour: u32,
 }
 
 /// The router's state; cheap to clone.
@@ -60,6 +62,7 @@ impl AppState {
                 issuer: config.issuer.clone(),
                 access_ttl: config.access_token_ttl(),
                 refresh_ttl: config.refresh_token_ttl(),
+                registrations_per_hour: config.registrations_per_hour,
             }),
             relay,
         })

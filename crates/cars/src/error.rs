@@ -38,14 +38,8 @@ impl CarsError {
             CarsError::Validation(error) => Problem::invalid_field(error.field, error.message),
             CarsError::NotFound => Problem::not_found().detail("No car with this id"),
             CarsError::Problem(problem) => *problem,
-            CarsError::Database(error) => {
-                tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "database error");
-                Problem::internal()
-            }
-            CarsError::Internal(error) => {
-                tracing::error!(error = format!("{error:#}"), "unexpected error");
-                Problem::internal()
-            }
+            CarsError::Database(error) => platform::db::database_problem(&error),
+            CarsError::Internal(error) => platform::db::internal_problem(&error),
         }
     }
 }

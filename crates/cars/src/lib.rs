@@ -15,8 +15,8 @@ pub mod routes;
 pub mod state;
 pub mod storage;
 
-use anyhow::Context;
 use axum::Router;
+use platform::db::Database;
 use platform::http::{Readiness, service_app};
 use platform::{ServiceEnv, Wiring};
 
@@ -32,34 +32,27 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Opens the database (running migrations) and returns the complete service, ready to serve.
-/// Cars has no background work and publishes no events.
+/// Cars has no background work and publishes no events. A PostgreSQL database that cannot be
+/// reached yet (a sleeping Neon compute, say) does not stop the start: the service answers 503
+/// `database_unavailable` until it can (see [`platform::db::Database::start`]).
 pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::Result<Router> {
-    let storage = open_storage(config, env).await?;
-    let readiness = Readiness::new().database(storage.pool().clone());
+    let database = Database::start_for_service(
+        "cars",
+        config.database_url.as_deref(),
+        &env.data_dir,
+        config.db_pool_size,
+        storage::MIGRATIONS,
+        wiring.shutdown.clone(),
+    )
+    .await?;
+    let readiness = Readiness::new().opened_database(database.clone());
     let state = AppState {
-        storage,
+        storage: Storage::new(database.pool().clone()),
         verifier: wiring.verifier.clone(),
     };
-    Ok(service_app("cars", router(state), readiness))
-}
-
-async fn open_storage(config: &Config, env: &ServiceEnv) -> anyhow::Result<Storage> {
-    let url = match &config.database_url {
-        Some(url) => url.clone(),
-        None => {
-            std::fs::create_dir_all(&env.data_dir).with_context(|| {
-                format!(
-                    "cannot create the data directory {}",
-                    env.data_dir.display()
-                )
-            })?;
-            platform::db::sqlite_url(&env.data_dir, "cars")
-        }
-    };
-    let storage = Storage::connect(&url, config.db_pool_size)
-        .await
-        .context("cannot open the cars database")?;
-    // The URL may carry a password: name the engine only.
-    tracing::debug!(engine = ?platform::db::Engine::of(&url)?, "opened the cars database");
-    Ok(storage)
+    Ok(service_app(
+        "cars",
+        database.guard(router(state)),
+        readiness,
+    ))
 }

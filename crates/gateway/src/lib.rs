@@ -39,20 +39,23 @@ pub fn app(
     upstreams: Upstreams,
     verifier: Arc<Verifier>,
 ) -> anyhow::Result<axum::Router> {
-    app_with_docs(config, upstreams, verifier, ApiDocs::default())
+    app_with_docs(config, upstreams, verifier, ApiDocs::default(), None)
 }
 
 /// The gateway's whole HTTP surface: the proxy routes, `/` (the web UI's place), `/health`
 /// (every upstream's readiness), `/docs` (the services' merged API reference, see [`docs`]) and
 /// the common `/health/live`, `/health/ready`, `/metrics`.
 ///
-/// Serve it with connect info (`platform::server::spawn` does) so `X-Forwarded-For` names the
-/// client.
+/// Serve it with `platform::server`, which resolves each request's client address. With
+/// `forwarding_proof` (the deployment's [`platform::auth::InternalToken::forwarding_proof`]),
+/// every forwarded request carries it, so the services believe the `X-Forwarded-For` the
+/// gateway appends (see [`platform::http::ProxyTrust`]).
 pub fn app_with_docs(
     config: &Config,
     upstreams: Upstreams,
     verifier: Arc<Verifier>,
     docs: ApiDocs,
+    forwarding_proof: Option<http::HeaderValue>,
 ) -> anyhow::Result<axum::Router> {
     let client = proxy::client(config.connect_timeout());
     let limits = ratelimit::RateLimits::new(config, verifier.clone())?;
@@ -60,6 +63,7 @@ pub fn app_with_docs(
         client: client.clone(),
         verifier,
         upstream_timeout: config.upstream_timeout(),
+        forwarding_proof,
     });
     for (service, instances) in upstreams.iter() {
         tracing::debug!(service, ?instances, "gateway upstream");

@@ -79,7 +79,8 @@ pub(crate) fn client(connect_timeout: Duration) -> HttpClient {
     connector.set_keepalive(Some(Duration::from_secs(30)));
     connector.enforce_http(true);
     Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(30))
+        // Less than our servers keep an idle connection, so none is reused as it closes.
+        .pool_idle_timeout(platform::server::CLIENT_POOL_IDLE_TIMEOUT)
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new())
         .build(connector)
@@ -91,6 +92,8 @@ pub(crate) struct Proxy {
     pub(crate) client: HttpClient,
     pub(crate) verifier: Arc<Verifier>,
     pub(crate) upstream_timeout: Duration,
+    /// Sent on every forwarded request so the services believe its `X-Forwarded-For`.
+    pub(crate) forwarding_proof: Option<HeaderValue>,
 }
 
 /// Where one route sends its requests.
@@ -232,6 +235,11 @@ impl Forwarder {
             HeaderValue::from_str(authority.as_str()).ok()
         });
         prepare_request_headers(&mut parts.headers, client_ip, forwarded_host);
+        if let Some(proof) = &self.proxy.forwarding_proof {
+            parts
+                .headers
+                .insert(&platform::http::FORWARDED_BY_GATEWAY, proof.clone());
+        }
         // This request's span becomes the upstream's parent (when traces are exported).
         platform::traces::inject_current(&mut parts.headers);
         // Even a `Connection` header naming it cannot take the request id away.
@@ -467,7 +475,10 @@ fn chain(error: &dyn StdError) -> String {
 /// The request's id: the client's `X-Request-Id` when it sent one, else a new time-ordered id,
 /// set on the request so the service logs under the same id.
 fn request_id(headers: &mut HeaderMap) -> HeaderValue {
-    if let Some(id) = headers.get(&REQUEST_ID) {
+    if let Some(id) = headers
+        .get(&REQUEST_ID)
+        .filter(|id| platform::http::is_safe_request_id(id))
+    {
         return id.clone();
     }
     let id = new_request_id();
@@ -486,6 +497,8 @@ fn prepare_request_headers(
             // The gateway answered any `Expect: 100-continue` itself already.
             || name == "expect"
             || name == INTERNAL_TOKEN_HEADER
+            // Only this gateway may say it forwarded a request.
+            || name == platform::http::FORWARDED_BY_GATEWAY.as_str()
     });
 
     if let Some(ip) = client_ip {

@@ -45,10 +45,7 @@ impl HitsError {
                 tracing::error!(error = %error, "unusable counter value");
                 Problem::internal()
             }
-            HitsError::Database(error) => {
-                tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "database error");
-                Problem::internal()
-            }
+            HitsError::Database(error) => platform::db::database_problem(&error),
             HitsError::Redis(error) => {
                 tracing::error!(error = %error, "redis error");
                 Problem::internal()

@@ -21,8 +21,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::Router;
 use platform::Wiring;
+use platform::db::Database;
 use platform::http::{Readiness, service_app};
-use sqlx::AnyPool;
 
 pub use config::{Config, RedisUrl};
 pub use error::HitsError;
@@ -31,7 +31,7 @@ pub use state::AppState;
 /// Where and how hits runs, as the binary decides it.
 pub use platform::ServiceEnv as Env;
 
-use storage::{Counter, RedisCounter, SqlCounter};
+use storage::{Counter, MIGRATIONS, RedisCounter, SqlCounter};
 
 /// The service's routes over `state`, without the common layers.
 pub fn router(state: AppState) -> Router {
@@ -42,59 +42,48 @@ pub fn router(state: AppState) -> Router {
 ///
 /// With a Redis URL, nothing is connected yet: the service starts even while Redis is down,
 /// `/health/ready` reports it, and visits are answered 503 until Redis answers. Without one, the
-/// SQL database is opened and migrated here, and a failure stops the start. Hits has no
-/// background tasks and publishes no events, so it needs nothing from the wiring.
-pub async fn app(config: &Config, env: &Env, _wiring: &Wiring) -> anyhow::Result<Router> {
-    let (counter, pool) = open_counter(config, env).await?;
-    let check = counter.clone();
-    let mut readiness = Readiness::new().check(counter.backend(), move || {
-        let counter = check.clone();
-        async move { counter.check().await }
-    });
-    if let Some(pool) = pool {
-        readiness = readiness.pool_metrics(pool);
-    }
-    Ok(service_app(
-        "hits",
-        router(AppState::new(counter)),
-        readiness,
-    ))
-}
-
-/// The counter, and its database pool when it counts in a database (for `/metrics`).
-async fn open_counter(
-    config: &Config,
-    env: &Env,
-) -> anyhow::Result<(Arc<dyn Counter>, Option<AnyPool>)> {
+/// SQL database is opened like every service's ([`platform::db::Database::start`]): a SQLite
+/// file that cannot be opened stops the start, a PostgreSQL server that cannot be reached yet
+/// does not (503 `database_unavailable` until it can). Hits has no background tasks and
+/// publishes no events.
+pub async fn app(config: &Config, env: &Env, wiring: &Wiring) -> anyhow::Result<Router> {
     if let Some(url) = &config.redis_url {
         let counter = RedisCounter::new(url, config.redis_key.clone())
             .context("cannot set up the Redis connection of hits")?;
         tracing::info!(key = counter.key(), "hits counts in Redis");
-        return Ok((Arc::new(counter), None));
+        let counter: Arc<dyn Counter> = Arc::new(counter);
+        let check = counter.clone();
+        let readiness = Readiness::new().check(counter.backend(), move || {
+            let counter = check.clone();
+            async move { counter.check().await }
+        });
+        return Ok(service_app(
+            "hits",
+            router(AppState::new(counter)),
+            readiness,
+        ));
     }
-    let url = match &config.database_url {
-        Some(url) => url.clone(),
-        None => {
-            std::fs::create_dir_all(&env.data_dir).with_context(|| {
-                format!(
-                    "cannot create the data directory {}",
-                    env.data_dir.display()
-                )
-            })?;
-            if !env.embedded {
-                tracing::warn!(
-                    "hits counts in a SQLite file of its own: replicas will not share the count \
-                     (set MICROSHOP_REDIS_URL or MICROSHOP_HITS_DATABASE_URL)"
-                );
-            }
-            platform::db::sqlite_url(&env.data_dir, "hits")
-        }
-    };
-    let counter = SqlCounter::connect(&url, config.db_pool_size)
-        .await
-        .context("cannot open the hits database")?;
-    // The URL may carry a password: name the engine only.
-    tracing::info!(engine = ?platform::db::Engine::of(&url)?, "hits counts in its database");
-    let pool = counter.pool().clone();
-    Ok((Arc::new(counter), Some(pool)))
+    if config.database_url.is_none() && !env.embedded {
+        tracing::warn!(
+            "hits counts in a SQLite file of its own: replicas will not share the count \
+             (set MICROSHOP_REDIS_URL or MICROSHOP_HITS_DATABASE_URL)"
+        );
+    }
+    let database = Database::start_for_service(
+        "hits",
+        config.database_url.as_deref(),
+        &env.data_dir,
+        config.db_pool_size,
+        MIGRATIONS,
+        wiring.shutdown.clone(),
+    )
+    .await?;
+    tracing::info!(engine = ?database.engine(), "hits counts in its database");
+    let counter = SqlCounter::new(database.pool().clone(), database.engine());
+    let readiness = Readiness::new().opened_database(database.clone());
+    Ok(service_app(
+        "hits",
+        database.guard(router(AppState::new(Arc::new(counter)))),
+        readiness,
+    ))
 }

@@ -51,12 +51,7 @@ pub struct Stack {
 impl Stack {
     /// Starts every service in this process (`microshop up`).
     pub async fn start(settings: &Settings) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&settings.data_dir).with_context(|| {
-            format!(
-                "cannot create the data folder {}",
-                settings.data_dir.display()
-            )
-        })?;
+        platform::files::private_dir(&settings.data_dir)?;
         let env = ServiceEnv {
             data_dir: settings.data_dir.clone(),
             embedded: true,
@@ -94,6 +89,9 @@ impl Stack {
             internal_token: InternalToken::random(),
             shutdown: shutdown.clone(),
         };
+        let options = settings
+            .http
+            .server_options(Some(&wiring.internal_token), wiring.verifier.clone());
         let mut servers = Vec::new();
         for (service, listener) in listeners {
             let app = if service == Service::Gateway {
@@ -108,15 +106,17 @@ impl Stack {
                     upstreams,
                     wiring.verifier.clone(),
                     api_docs(),
+                    Some(wiring.internal_token.forwarding_proof()),
                 )?
             } else {
                 build(service, settings, &env, &wiring).await?
             };
-            servers.push(server::spawn(
+            servers.push(server::spawn_with(
                 service.name(),
                 listener,
                 app,
                 shutdown.clone(),
+                options.clone(),
             )?);
         }
         Ok(Self {
@@ -215,8 +215,13 @@ pub async fn serve_one(
         data_dir: settings.data_dir.clone(),
         embedded: false,
     };
-    let internal_token = match (&settings.internal_token, service) {
-        (Some(token), _) if !token.is_empty() => InternalToken::new(token.clone()),
+    let configured_token = settings
+        .internal_token
+        .as_ref()
+        .filter(|token| !token.is_empty())
+        .map(|token| InternalToken::new(token.clone()));
+    let internal_token = match (&configured_token, service) {
+        (Some(token), _) => token.clone(),
         // These services neither make nor accept internal calls.
         (_, Service::Gateway | Service::Auth | Service::Cars | Service::Agenda | Service::Hits) => {
             InternalToken::random()
@@ -249,19 +254,39 @@ pub async fn serve_one(
         shutdown: shutdown.clone(),
     };
     let listener = server::bind(&settings.host, settings.ports.of(service)).await?;
-    std::fs::create_dir_all(&settings.data_dir).ok();
+    // Best effort: a service on PostgreSQL may run with a read-only data folder.
+    platform::files::private_dir(&settings.data_dir).ok();
     let app = if service == Service::Gateway {
         let upstreams = gateway::Upstreams::from_config(&settings.gateway);
+        if configured_token.is_none() {
+            tracing::warn!(
+                "no MICROSHOP_INTERNAL_TOKEN: the services will not believe the client addresses \
+                 this gateway forwards (give it the deployment's token, or list it in their \
+                 --trusted-proxies)"
+            );
+        }
         gateway::app_with_docs(
             &settings.gateway,
             upstreams,
             wiring.verifier.clone(),
             api_docs(),
+            configured_token
+                .as_ref()
+                .map(InternalToken::forwarding_proof),
         )?
     } else {
         build(service, settings, &env, &wiring).await?
     };
-    Ok(server::spawn(service.name(), listener, app, shutdown)?)
+    let options = settings
+        .http
+        .server_options(configured_token.as_ref(), wiring.verifier.clone());
+    Ok(server::spawn_with(
+        service.name(),
+        listener,
+        app,
+        shutdown,
+        options,
+    )?)
 }
 
 /// The API reference the gateway serves at `/docs`: every service's own document (each
@@ -282,7 +307,8 @@ pub fn api_docs() -> gateway::ApiDocs {
 
 /// `microshop auth rotate-key`.
 pub async fn rotate_key(settings: &Settings) -> anyhow::Result<String> {
-    std::fs::create_dir_all(&settings.data_dir).ok();
+    // Best effort: a service on PostgreSQL may run with a read-only data folder.
+    platform::files::private_dir(&settings.data_dir).ok();
     let env = ServiceEnv {
         data_dir: settings.data_dir.clone(),
         embedded: true,

@@ -148,6 +148,9 @@ pub struct Settings {
     pub ports: Ports,
 
     #[command(flatten)]
+    pub http: Http,
+
+    #[command(flatten)]
     pub urls: Urls,
 
     /// Secret that service-to-service calls carry (`serve` mode; every process of one deployment
@@ -187,6 +190,85 @@ pub struct Settings {
 
     #[command(flatten)]
     pub hits: hits::Config,
+}
+
+/// How every server of this process treats its connections.
+#[derive(Debug, Clone, Args)]
+#[group(id = "http")]
+#[command(next_help_heading = "HTTP servers")]
+pub struct Http {
+    /// Seconds a client has to send a request's head, counted from the connection's opening or
+    /// the previous response (so also how long an idle keep-alive connection stays open).
+    #[arg(
+        long,
+        env = "MICROSHOP_HTTP_HEADER_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub http_header_timeout_secs: u64,
+
+    /// Seconds without a byte either way after which a connection is closed (a stalled request
+    /// body, a vanished peer); streams that keep sending stay open.
+    #[arg(
+        long,
+        env = "MICROSHOP_HTTP_IDLE_TIMEOUT_SECS",
+        default_value_t = 60,
+        value_parser = clap::value_parser!(u64).range(1..=86_400)
+    )]
+    pub http_idle_timeout_secs: u64,
+
+    /// Proxies whose `X-Forwarded-For` is believed: addresses or networks, comma-separated
+    /// (`10.0.0.0/8,192.0.2.7`). Without it only microshop's own gateway is believed (it proves
+    /// itself with the internal token); anyone else's header is ignored, so a client cannot
+    /// pick the address that rate limits and the login lockout count. Give every service of a
+    /// deployment the same list.
+    #[arg(
+        long,
+        env = "MICROSHOP_TRUSTED_PROXIES",
+        value_name = "NETWORK[,NETWORK...]",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<platform::http::Network>,
+
+    /// Networks whose callers may read `/metrics`, the readiness checks' details and the
+    /// gateway's aggregated `/health` (a Prometheus, a monitoring host), comma-separated.
+    /// Others need an admin's access token, and otherwise get a bare liveness answer (and 403
+    /// from `/metrics`).
+    #[arg(
+        long,
+        env = "MICROSHOP_OPS_NETWORKS",
+        value_name = "NETWORK[,NETWORK...]",
+        value_delimiter = ',',
+        default_value = "127.0.0.0/8,::1"
+    )]
+    pub ops_networks: Vec<platform::http::Network>,
+}
+
+impl Http {
+    /// The server options of every service of this process; `internal` is the deployment's
+    /// internal token, whose gateway is believed and whose callers are operators, and
+    /// `verifier` checks the admin tokens that make their bearer an operator.
+    pub fn server_options(
+        &self,
+        internal: Option<&platform::auth::InternalToken>,
+        verifier: std::sync::Arc<platform::auth::Verifier>,
+    ) -> platform::server::ServerOptions {
+        platform::server::ServerOptions {
+            limits: platform::server::ConnectionLimits {
+                header_read: std::time::Duration::from_secs(self.http_header_timeout_secs),
+                idle: std::time::Duration::from_secs(self.http_idle_timeout_secs),
+            },
+            trust: std::sync::Arc::new(platform::http::ProxyTrust::new(
+                self.trusted_proxies.clone(),
+                internal,
+            )),
+            ops: std::sync::Arc::new(platform::ops::OpsAccess::new(
+                self.ops_networks.clone(),
+                internal.cloned(),
+                Some(verifier),
+            )),
+        }
+    }
 }
 
 /// Listening ports; 0 picks a free port (tests), and the real one is wired everywhere.

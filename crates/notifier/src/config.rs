@@ -44,7 +44,35 @@ pub struct Config {
         value_parser = clap::value_parser!(u64).range(1..=3600)
     )]
     pub keepalive_secs: u64,
+
+    /// Notification streams one user may hold open at once (tabs, devices); one more answers
+    /// 429.
+    #[arg(
+        long = "notifier-max-streams-per-user",
+        id = "notifier-max-streams-per-user",
+        env = "MICROSHOP_NOTIFIER_MAX_STREAMS_PER_USER",
+        default_value_t = DEFAULT_MAX_STREAMS_PER_USER,
+        value_parser = clap::value_parser!(u32).range(1..=1000)
+    )]
+    pub max_streams_per_user: u32,
+
+    /// Notification streams this process holds open at once, all users together; one more
+    /// answers 503 (another instance may have room).
+    #[arg(
+        long = "notifier-max-streams",
+        id = "notifier-max-streams",
+        env = "MICROSHOP_NOTIFIER_MAX_STREAMS",
+        default_value_t = DEFAULT_MAX_STREAMS,
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_streams: u32,
 }
+
+/// Streams per user unless configured otherwise.
+pub const DEFAULT_MAX_STREAMS_PER_USER: u32 = 5;
+
+/// Streams per process unless configured otherwise: each is a connection and a few KiB.
+pub const DEFAULT_MAX_STREAMS: u32 = 10_000;
 
 impl Default for Config {
     fn default() -> Self {
@@ -52,6 +80,8 @@ impl Default for Config {
             database_url: None,
             db_pool_size: DEFAULT_DB_POOL_SIZE,
             keepalive_secs: DEFAULT_KEEPALIVE_SECS,
+            max_streams_per_user: DEFAULT_MAX_STREAMS_PER_USER,
+            max_streams: DEFAULT_MAX_STREAMS,
         }
     }
 }
@@ -81,6 +111,8 @@ mod tests {
         assert_eq!(parsed.db_pool_size, default.db_pool_size);
         assert_eq!(parsed.keepalive_secs, default.keepalive_secs);
         assert_eq!(default.keepalive(), Duration::from_secs(15));
+        assert_eq!(parsed.max_streams_per_user, default.max_streams_per_user);
+        assert_eq!(parsed.max_streams, default.max_streams);
     }
 
     #[test]

@@ -20,6 +20,9 @@ pub enum NotifierError {
     /// No such notification in the caller's inbox (another user's is the same answer).
     #[error("notification not found")]
     NotFound,
+    /// No room for one more notification stream.
+    #[error("too many streams: {0:?}")]
+    TooManyStreams(crate::streams::StreamRefusal),
     /// An answer already decided elsewhere (an extractor's rejection).
     #[error("{0}")]
     Problem(Box<Problem>),
@@ -35,6 +38,9 @@ impl From<Problem> for NotifierError {
     }
 }
 
+/// The wait suggested to a client refused a stream.
+const STREAM_RETRY_AFTER_SECS: u64 = 5;
+
 impl NotifierError {
     pub fn problem(self) -> Problem {
         match self {
@@ -45,25 +51,29 @@ impl NotifierError {
                 "Not found",
             )
             .detail("No notification with this id in your inbox"),
+            NotifierError::TooManyStreams(crate::streams::StreamRefusal::UserFull(limit)) => {
+                Problem::new(
+                    http::StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_streams",
+                    "Too many requests",
+                )
+                .detail(format!(
+                    "You already have {limit} notification streams open; close one (another tab \
+                     or device) first"
+                ))
+                .with("max_streams_per_user", limit)
+                .retry_after(STREAM_RETRY_AFTER_SECS)
+            }
+            NotifierError::TooManyStreams(crate::streams::StreamRefusal::ProcessFull(_)) => {
+                Problem::service_unavailable(
+                    "streams_unavailable",
+                    "This notifier instance holds as many streams as it can; retry shortly",
+                )
+                .retry_after(STREAM_RETRY_AFTER_SECS)
+            }
             NotifierError::Problem(problem) => *problem,
-            // A database that cannot be reached is a state of the service, not a bug: 503
-            // with `Retry-After`, so clients and the gateway retry instead of giving up.
-            NotifierError::Database(error) if platform::db::is_unavailable(&error) => {
-                tracing::warn!(error = %error, "the database is unavailable");
-                platform::db::unavailable_problem()
-            }
-            NotifierError::Database(error) => {
-                tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "database error");
-                Problem::internal()
-            }
-            NotifierError::Internal(error) if platform::db::caused_by_unavailable(&error) => {
-                tracing::warn!(error = format!("{error:#}"), "the database is unavailable");
-                platform::db::unavailable_problem()
-            }
-            NotifierError::Internal(error) => {
-                tracing::error!(error = format!("{error:#}"), "unexpected error");
-                Problem::internal()
-            }
+            NotifierError::Database(error) => platform::db::database_problem(&error),
+            NotifierError::Internal(error) => platform::db::internal_problem(&error),
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod recorder;
 pub mod routes;
 pub mod state;
 pub mod storage;
+pub mod streams;
 
 use std::sync::Arc;
 
@@ -98,6 +99,10 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
         hub,
         verifier: wiring.verifier.clone(),
         keepalive: config.keepalive(),
+        streams: Arc::new(streams::StreamLimits::new(
+            config.max_streams_per_user as usize,
+            config.max_streams as usize,
+        )),
         shutdown: wiring.shutdown.clone(),
     };
     let bus = wiring.bus.clone();
@@ -115,21 +120,10 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
 }
 
 fn open_database(config: &Config, env: &ServiceEnv) -> anyhow::Result<platform::db::Database> {
-    let url = match &config.database_url {
-        Some(url) => url.clone(),
-        None => {
-            std::fs::create_dir_all(&env.data_dir).with_context(|| {
-                format!(
-                    "cannot create the data directory {}",
-                    env.data_dir.display()
-                )
-            })?;
-            platform::db::sqlite_url(&env.data_dir, SERVICE)
-        }
-    };
-    let database = platform::db::Database::open(&url, config.db_pool_size)
-        .context("cannot open the notifier database")?;
-    // The URL may carry a password: name the engine only.
-    tracing::debug!(engine = ?database.engine(), "opened the notifier database");
-    Ok(database)
+    platform::db::Database::open_for_service(
+        SERVICE,
+        config.database_url.as_deref(),
+        &env.data_dir,
+        config.db_pool_size,
+    )
 }

@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::hub::Hub;
 use crate::storage::Storage;
+use crate::streams::StreamLimits;
 
 /// The router's state; cheap to clone.
 #[derive(Debug, Clone)]
@@ -20,6 +21,8 @@ pub struct AppState {
     pub verifier: Arc<Verifier>,
     /// Time between keep-alive comments on an idle stream.
     pub keepalive: Duration,
+    /// How many streams may be open, per user and in all.
+    pub streams: Arc<StreamLimits>,
     /// Fires when the process stops: open streams end, so shutdown is not held up by them.
     pub shutdown: CancellationToken,
 }

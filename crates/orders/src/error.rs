@@ -35,6 +35,12 @@ pub enum OrdersError {
         product_id: i64,
         line: Option<usize>,
     },
+    /// The total is more than the bank can charge: nothing was stored.
+    #[error("the order total {total_cents} is above the maximum charge")]
+    TotalTooLarge { total_cents: i64 },
+    /// The profile holding the default shipping address could not be read: nothing was stored.
+    #[error("the users service is unavailable")]
+    UsersUnavailable { retry_after: std::time::Duration },
     /// Products could not be reached: nothing was stored.
     #[error("the products service is unavailable")]
     ProductsUnavailable { retry_after: std::time::Duration },
@@ -94,6 +100,25 @@ impl OrdersError {
             )
             .field(line_field(line), "not enough stock")
             .with("product_id", product_id),
+            OrdersError::TotalTooLarge { total_cents } => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "total_too_large",
+                "Invalid input",
+            )
+            .detail(format!(
+                "The order comes to {total_cents} cents; one payment is at most {} cents. \
+                 Split it into several orders",
+                platform::money::MAX_AMOUNT_CENTS
+            ))
+            .field("items", "the total is above the maximum payment")
+            .with("total_cents", total_cents)
+            .with("max_total_cents", platform::money::MAX_AMOUNT_CENTS),
+            OrdersError::UsersUnavailable { retry_after } => Problem::service_unavailable(
+                "service_unavailable",
+                "Your profile (for the default shipping address) cannot be read right now; \
+                 nothing was ordered. Retry shortly, or give shipping_address",
+            )
+            .retry_after(crate::upstream::retry_after_secs(retry_after)),
             OrdersError::ProductsUnavailable { retry_after } => Problem::service_unavailable(
                 "service_unavailable",
                 "The catalogue cannot be reached right now; nothing was ordered, retry shortly",
@@ -126,24 +151,8 @@ impl OrdersError {
             )
             .with("order_status", from.as_str()),
             OrdersError::Problem(problem) => *problem,
-            // A database that cannot be reached is a state of the service, not a bug: 503
-            // with `Retry-After`, so clients and the gateway retry instead of giving up.
-            OrdersError::Database(error) if platform::db::is_unavailable(&error) => {
-                tracing::warn!(error = %error, "the database is unavailable");
-                platform::db::unavailable_problem()
-            }
-            OrdersError::Database(error) => {
-                tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "database error");
-                Problem::internal()
-            }
-            OrdersError::Internal(error) if platform::db::caused_by_unavailable(&error) => {
-                tracing::warn!(error = format!("{error:#}"), "the database is unavailable");
-                platform::db::unavailable_problem()
-            }
-            OrdersError::Internal(error) => {
-                tracing::error!(error = format!("{error:#}"), "unexpected error");
-                Problem::internal()
-            }
+            OrdersError::Database(error) => platform::db::database_problem(&error),
+            OrdersError::Internal(error) => platform::db::internal_problem(&error),
         }
     }
 }

@@ -84,21 +84,10 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
 }
 
 fn open_database(config: &Config, env: &ServiceEnv) -> anyhow::Result<platform::db::Database> {
-    let url = match &config.database_url {
-        Some(url) => url.clone(),
-        None => {
-            std::fs::create_dir_all(&env.data_dir).with_context(|| {
-                format!(
-                    "cannot create the data directory {}",
-                    env.data_dir.display()
-                )
-            })?;
-            platform::db::sqlite_url(&env.data_dir, "orders")
-        }
-    };
-    let database = platform::db::Database::open(&url, config.db_pool_size)
-        .context("cannot open the orders database")?;
-    // The URL may carry a password: name the engine only.
-    tracing::debug!(engine = ?database.engine(), "opened the orders database");
-    Ok(database)
+    platform::db::Database::open_for_service(
+        "orders",
+        config.database_url.as_deref(),
+        &env.data_dir,
+        config.db_pool_size,
+    )
 }

@@ -98,13 +98,25 @@ pub async fn place(
     };
 
     let now = truncated_now();
-    let order = match priced(request, reserved) {
-        Ok(items) => Order {
+    let priced = priced(request, reserved)
+        .map_err(OrdersError::from)
+        .and_then(|items| {
+            // Checked before anything is stored: a charge the bank can never accept would leave
+            // the order awaiting payment for good.
+            match crate::domain::order_total(&items) {
+                Some(total) if total <= platform::money::MAX_AMOUNT_CENTS => Ok((items, total)),
+                total => Err(OrdersError::TotalTooLarge {
+                    total_cents: total.unwrap_or(i64::MAX),
+                }),
+            }
+        });
+    let order = match priced {
+        Ok((items, total_cents)) => Order {
             id: order_id,
             user_id: user.id,
             username: user.username.clone(),
             status: OrderStatus::AwaitingPayment,
-            total_cents: crate::domain::order_total(&items).context("the order total overflows")?,
+            total_cents,
             items,
             shipping_address,
             payment_id: None,
@@ -113,7 +125,7 @@ pub async fn place(
         },
         Err(error) => {
             hand_back_now(state, &guard).await;
-            return Err(error.into());
+            return Err(error);
         }
     };
     let created = order_event(&order, OrderStatus::AwaitingPayment, None);
@@ -147,9 +159,10 @@ async fn shipping_address(
         Err(NoAddress::NotInProfile) => Err(OrdersError::MissingAddress(
             "your profile has no address; give shipping_address",
         )),
-        Err(NoAddress::Unavailable) => Err(OrdersError::MissingAddress(
-            "your profile cannot be read right now; give shipping_address",
-        )),
+        // Not the client's fault: the same request succeeds once users answers.
+        Err(NoAddress::Unavailable(retry_after)) => {
+            Err(OrdersError::UsersUnavailable { retry_after })
+        }
     }
 }
 

@@ -310,8 +310,8 @@ struct ProfileReply {
 pub enum NoAddress {
     /// The profile has none (or there is no profile).
     NotInProfile,
-    /// Users could not be asked.
-    Unavailable,
+    /// Users could not be asked; retry after this long.
+    Unavailable(Duration),
 }
 
 impl Users {
@@ -323,18 +323,18 @@ impl Users {
             .await
             .map_err(|error| {
                 tracing::warn!(%user_id, %error, "cannot read the profile for a shipping address");
-                NoAddress::Unavailable
+                NoAddress::Unavailable(retry_after(&self.0))
             })?;
         if reply.status.as_u16() == 404 {
             return Err(NoAddress::NotInProfile);
         }
         if !reply.is_success() {
             tracing::warn!(%user_id, status = %reply.status, "users refused a profile read");
-            return Err(NoAddress::Unavailable);
+            return Err(NoAddress::Unavailable(retry_after(&self.0)));
         }
         let profile: ProfileReply = reply.json().map_err(|error| {
             tracing::warn!(%user_id, %error, "users answered a profile orders cannot read");
-            NoAddress::Unavailable
+            NoAddress::Unavailable(retry_after(&self.0))
         })?;
         profile
             .address

@@ -90,24 +90,8 @@ impl PaymentsError {
             )
             .retry_after(RETRY_AFTER_SECS),
             PaymentsError::Problem(problem) => *problem,
-            // A database that cannot be reached is a state of the service, not a bug: 503
-            // with `Retry-After`, so clients and the gateway retry instead of giving up.
-            PaymentsError::Database(error) if platform::db::is_unavailable(&error) => {
-                tracing::warn!(error = %error, "the database is unavailable");
-                platform::db::unavailable_problem()
-            }
-            PaymentsError::Database(error) => {
-                tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "database error");
-                Problem::internal()
-            }
-            PaymentsError::Internal(error) if platform::db::caused_by_unavailable(&error) => {
-                tracing::warn!(error = format!("{error:#}"), "the database is unavailable");
-                platform::db::unavailable_problem()
-            }
-            PaymentsError::Internal(error) => {
-                tracing::error!(error = format!("{error:#}"), "unexpected error");
-                Problem::internal()
-            }
+            PaymentsError::Database(error) => platform::db::database_problem(&error),
+            PaymentsError::Internal(error) => platform::db::internal_problem(&error),
         }
     }
 }

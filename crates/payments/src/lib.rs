@@ -65,21 +65,10 @@ fn open_database(
     config: &Config,
     env: &platform::ServiceEnv,
 ) -> anyhow::Result<platform::db::Database> {
-    let url = match &config.database_url {
-        Some(url) => url.clone(),
-        None => {
-            std::fs::create_dir_all(&env.data_dir).with_context(|| {
-                format!(
-                    "cannot create the data directory {}",
-                    env.data_dir.display()
-                )
-            })?;
-            platform::db::sqlite_url(&env.data_dir, "payments")
-        }
-    };
-    let database = platform::db::Database::open(&url, config.db_pool_size)
-        .context("cannot open the payments database")?;
-    // The URL may carry a password: name the engine only.
-    tracing::debug!(engine = ?database.engine(), "opened the payments database");
-    Ok(database)
+    platform::db::Database::open_for_service(
+        "payments",
+        config.database_url.as_deref(),
+        &env.data_dir,
+        config.db_pool_size,
+    )
 }

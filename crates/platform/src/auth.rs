@@ -121,6 +121,7 @@ impl HttpKeySource {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(1))
             .timeout(Duration::from_secs(5))
+            .pool_idle_timeout(crate::server::CLIENT_POOL_IDLE_TIMEOUT)
             .build()
             .expect("static client configuration is valid");
         Self {
@@ -405,6 +406,9 @@ pub struct AuthUser {
     pub id: Uuid,
     pub username: String,
     pub role: Role,
+    /// When the token presented expires (unix seconds): what outlives the request, such as a
+    /// notification stream, ends then.
+    pub expires_at: i64,
 }
 
 impl AuthUser {
@@ -433,6 +437,7 @@ impl From<&Claims> for AuthUser {
             id: claims.sub,
             username: claims.name.clone(),
             role: claims.role,
+            expires_at: claims.exp,
         }
     }
 }
@@ -508,6 +513,20 @@ impl InternalToken {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// What the gateway sends in [`crate::http::FORWARDED_BY_GATEWAY`] to prove that it is the
+    /// deployment's gateway: a hash of the secret under a label of its own, so it proves nothing
+    /// but that (presenting it does not open the internal routes, and it does not reveal the
+    /// token).
+    pub fn forwarding_proof(&self) -> http::HeaderValue {
+        use base64::Engine;
+        let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        context.update(b"microshop gateway forwarding proof\0");
+        context.update(self.0.as_bytes());
+        let digest = context.finish();
+        let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref());
+        http::HeaderValue::from_str(&text).expect("base64url is a valid header value")
     }
 
     /// Constant-time comparison with a presented value.

@@ -30,8 +30,8 @@ use crate::resilience::{BreakerConfig, BreakerState, CircuitBreaker, retry_with_
 /// The first retry waits up to this long, the second up to twice as long, and so on.
 const RETRY_BASE: Duration = Duration::from_millis(50);
 
-/// Connections kept open per upstream host between bursts.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// Connections kept open per upstream host between bursts: less than the servers keep them.
+const POOL_IDLE_TIMEOUT: Duration = crate::server::CLIENT_POOL_IDLE_TIMEOUT;
 
 /// How one upstream is called.
 #[derive(Debug, Clone)]

@@ -81,6 +81,53 @@ pub fn sqlite_url(data_dir: &Path, service: &str) -> String {
     )
 }
 
+/// The database URL a service uses: the configured one, or its SQLite file in `data_dir`,
+/// whose folder is created owner-only (see [`crate::files`]).
+pub fn service_url(
+    configured: Option<&str>,
+    data_dir: &Path,
+    service: &str,
+) -> anyhow::Result<String> {
+    match configured {
+        Some(url) => Ok(url.to_owned()),
+        None => {
+            crate::files::private_dir(data_dir)?;
+            Ok(sqlite_url(data_dir, service))
+        }
+    }
+}
+
+/// The file a SQLite URL names, unless it is an in-memory database; and whether the URL lets
+/// SQLite create it (`mode=rwc`).
+fn sqlite_file(url: &str) -> Option<(std::path::PathBuf, bool)> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let mut parameters = query.split('&');
+    if path.is_empty() || path == ":memory:" || parameters.clone().any(|p| p == "mode=memory") {
+        return None;
+    }
+    Some((path.into(), parameters.any(|p| p == "mode=rwc")))
+}
+
+/// Makes a SQLite database file the owner's only (0600) before SQLite opens it, creating it
+/// first when the URL lets SQLite create it: SQLite gives its `-wal` and `-shm` files the
+/// database file's mode, so they are private too.
+fn protect_sqlite_file(url: &str) -> anyhow::Result<()> {
+    let Some((path, creatable)) = sqlite_file(url) else {
+        return Ok(());
+    };
+    // A missing folder is left for SQLite to report when the database is first used.
+    let folder_exists = path
+        .parent()
+        .is_none_or(|parent| parent.as_os_str().is_empty() || parent.is_dir());
+    if path.exists() || (creatable && folder_exists) {
+        crate::files::private_file(&path)?;
+    }
+    Ok(())
+}
+
 /// Opens a pool and runs migrations, failing at once if the database cannot be reached (for
 /// tools and tests; a service starts through [`Database::open`] and [`Database::start`]).
 pub async fn connect(
@@ -91,6 +138,9 @@ pub async fn connect(
     sqlx::any::install_default_drivers();
     let engine = Engine::of(url)?;
     let options = AnyConnectOptions::from_str(url).context("invalid database URL")?;
+    if engine == Engine::Sqlite {
+        protect_sqlite_file(url)?;
+    }
     let pool = pool_options(engine, max_connections)
         .connect_with(options)
         .await
@@ -148,11 +198,48 @@ impl Database {
         sqlx::any::install_default_drivers();
         let engine = Engine::of(url)?;
         let options = AnyConnectOptions::from_str(url).context("invalid database URL")?;
+        if engine == Engine::Sqlite {
+            protect_sqlite_file(url)?;
+        }
         Ok(Self {
             pool: pool_options(engine, max_connections).connect_lazy_with(options),
             engine,
             reach: Arc::new(tokio::sync::watch::Sender::new(Reach::Starting)),
         })
+    }
+
+    /// [`Database::open`] for `service`: its configured URL, else its SQLite file in
+    /// `data_dir` (see [`service_url`]).
+    pub fn open_for_service(
+        service: &str,
+        configured: Option<&str>,
+        data_dir: &Path,
+        max_connections: u32,
+    ) -> anyhow::Result<Self> {
+        let url = service_url(configured, data_dir, service)?;
+        let database = Self::open(&url, max_connections)
+            .with_context(|| format!("cannot open the {service} database"))?;
+        // The URL may carry a password: name the engine only.
+        tracing::debug!(engine = ?database.engine(), "opened the {service} database");
+        Ok(database)
+    }
+
+    /// [`Database::open_for_service`] then [`Database::start`] with nothing to prepare: the one
+    /// startup path of a service whose database needs only its migrations.
+    pub async fn start_for_service(
+        service: &str,
+        configured: Option<&str>,
+        data_dir: &Path,
+        max_connections: u32,
+        migrations: Migrations,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> anyhow::Result<Self> {
+        let database = Self::open_for_service(service, configured, data_dir, max_connections)?;
+        database
+            .start(migrations, shutdown, || async { Ok(()) })
+            .await
+            .with_context(|| format!("cannot open the {service} database"))?;
+        Ok(database)
     }
 
     /// Makes the database usable: a connection, the migrations, then `prepare` (what the
@@ -434,6 +521,32 @@ pub fn unavailable_problem() -> crate::Problem {
         "The database cannot be reached right now; retry shortly",
     )
     .retry_after(RETRY_AFTER_SECS)
+}
+
+/// The answer to a request that failed on a database error, logged here once: 503
+/// `database_unavailable` when the database cannot be reached (a state of the service, not a
+/// bug: clients and the gateway retry), an opaque 500 otherwise. Every service's error enum
+/// ends with this and [`internal_problem`].
+pub fn database_problem(error: &sqlx::Error) -> crate::Problem {
+    if is_unavailable(error) {
+        tracing::warn!(error = %error, "the database is unavailable");
+        unavailable_problem()
+    } else {
+        tracing::error!(error = %error, cause = ?std::error::Error::source(error), "database error");
+        crate::Problem::internal()
+    }
+}
+
+/// The answer to an unexpected error, logged here once with its cause chain: an opaque 500,
+/// or 503 `database_unavailable` when a database that cannot be reached caused it.
+pub fn internal_problem(error: &anyhow::Error) -> crate::Problem {
+    if caused_by_unavailable(error) {
+        tracing::warn!(error = format!("{error:#}"), "the database is unavailable");
+        unavailable_problem()
+    } else {
+        tracing::error!(error = format!("{error:#}"), "unexpected error");
+        crate::Problem::internal()
+    }
 }
 
 /// The pool settings of every service database.
@@ -846,6 +959,34 @@ mod tests {
         assert_eq!(
             describe(&error),
             "database migrations failed: error communicating with database: connection refused"
+        );
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_service_database_and_its_folder_are_the_owners_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+        let root = tempfile::tempdir().unwrap();
+        let data = root.path().join("data");
+        let url = service_url(None, &data, "private").unwrap();
+        let migrations = Migrations {
+            sqlite: &EMPTY,
+            postgres: &EMPTY,
+        };
+        let pool = connect(&url, 2, migrations).await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&pool)
+            .await
+            .unwrap();
+        assert_eq!(mode(&data), 0o700);
+        for file in ["private.db", "private.db-wal", "private.db-shm"] {
+            assert_eq!(mode(&data.join(file)), 0o600, "{file}");
+        }
+        pool.close().await;
+        assert_eq!(
+            service_url(Some("sqlite::memory:"), &data, "x").unwrap(),
+            "sqlite::memory:"
         );
     }
 

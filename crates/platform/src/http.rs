@@ -34,6 +34,7 @@ use tower_http::request_id::{
 use tower_http::trace::TraceLayer;
 
 use crate::json::MAX_BODY_BYTES;
+use crate::ops::Operator;
 use crate::problem::Problem;
 
 /// Header carrying the request id across services and back to the client.
@@ -171,7 +172,7 @@ pub fn service_app(service: &'static str, routes: Router, readiness: Readiness) 
         )
         .route(
             "/health/ready",
-            get(move || {
+            get(move |Operator(operator): Operator| {
                 let ready = ready.clone();
                 async move {
                     let (ok, checks) = ready.evaluate().await;
@@ -180,20 +181,29 @@ pub fn service_app(service: &'static str, routes: Router, readiness: Readiness) 
                     } else {
                         StatusCode::SERVICE_UNAVAILABLE
                     };
-                    let body = json!({
+                    let mut body = json!({
                         "status": if ok { "ready" } else { "not_ready" },
                         "service": service,
-                        "checks": checks,
                     });
+                    // The checks' reasons describe the deployment: operators only.
+                    if operator {
+                        body["checks"] = serde_json::Value::Object(checks);
+                    }
                     (status, axum::Json(body))
                 }
             }),
         )
         .route(
             "/metrics",
-            get(move || {
+            get(move |Operator(operator): Operator| {
                 let _sampled_while_served = Arc::clone(&pool_usage);
-                render_metrics()
+                async move {
+                    if operator {
+                        render_metrics().await.into_response()
+                    } else {
+                        operators_only().into_response()
+                    }
+                }
             }),
         );
     with_common_layers(service, routes.merge(health))
@@ -205,7 +215,9 @@ pub fn with_common_layers(service: &'static str, router: Router) -> Router {
     crate::metrics::handle();
     router
         .fallback(|| async { Problem::not_found() })
-        .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
+        // axum's own 405 names the allowed methods in `Allow`; `errors_as_problems` gives it
+        // a problem body and keeps that header.
+        .layer(axum::middleware::map_response(errors_as_problems))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(answer_panic))
         .layer(crate::metrics::layer(service))
@@ -229,6 +241,94 @@ pub fn with_common_layers(service: &'static str, router: Router) -> Router {
             REQUEST_ID.clone(),
             MakeRequestUuidV7,
         ))
+        .layer(axum::middleware::map_request(drop_unsafe_request_id))
+}
+
+/// The longest client-sent request id kept.
+const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// Whether a client's `X-Request-Id` may be kept: it is echoed in responses, written in every
+/// log line and forwarded upstream, so it must be short and made of characters that mean
+/// nothing to a log parser, a terminal or a header (letters, digits, `-`, `_`, `.`, `:`, `@`,
+/// `/`, `+`, `=`: UUIDs, ULIDs, base64 and `host/span` styles all fit).
+pub fn is_safe_request_id(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    (1..=MAX_REQUEST_ID_LEN).contains(&bytes.len())
+        && bytes.iter().all(|byte| {
+            byte.is_ascii_alphanumeric()
+                || matches!(byte, b'-' | b'_' | b'.' | b':' | b'@' | b'/' | b'+' | b'=')
+        })
+}
+
+/// Removes a client's request id unless it is one safe value, so that one is minted instead.
+async fn drop_unsafe_request_id(mut request: Request) -> Request {
+    let mut ids = request.headers().get_all(&REQUEST_ID).iter();
+    let keep = match (ids.next(), ids.next()) {
+        (None, _) => true,
+        (Some(id), None) => is_safe_request_id(id),
+        (Some(_), Some(_)) => false,
+    };
+    if !keep {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    request
+}
+
+/// Gives an error answer that is not a problem a problem body, keeping its status and headers
+/// (`Allow`, `Retry-After`): axum's own rejections answer `text/plain` (a path segment that is
+/// not UTF-8 or not a number, a missing header) and its 405 has an empty body. Other bodies
+/// (JSON, HTML of the front-end) are left as they are.
+async fn errors_as_problems(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_none_or(|kind| kind.as_bytes().starts_with(b"text/plain"));
+    if !plain {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let text = String::from_utf8_lossy(&text);
+    let problem = problem_for_status(status, text.trim());
+    let answer = problem.into_response();
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(crate::problem::PROBLEM_JSON),
+    );
+    Response::from_parts(parts, answer.into_body())
+}
+
+/// The problem for a bare status with an explanation from the framework (`text`).
+fn problem_for_status(status: StatusCode, text: &str) -> Problem {
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        return Problem::method_not_allowed();
+    }
+    if status == StatusCode::NOT_FOUND {
+        return Problem::not_found();
+    }
+    let title = status.canonical_reason().unwrap_or("Error");
+    let code = title.to_ascii_lowercase().replace([' ', '-'], "_");
+    let code = code.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_');
+    let problem = Problem::new(status, code, title);
+    if status.is_server_error() || text.is_empty() {
+        problem
+    } else {
+        // axum's rejection texts name what was wrong with the request, never internals.
+        problem.detail(text.chars().take(300).collect::<String>())
+    }
+}
+
+/// The answer to a caller who may not read an operators' endpoint.
+pub fn operators_only() -> Problem {
+    Problem::forbidden(
+        "Only operators may read this: call from a network in --ops-networks, or send an \
+         admin's access token",
+    )
 }
 
 async fn render_metrics() -> impl IntoResponse {
@@ -338,8 +438,8 @@ fn request_span<B>(service: &'static str, request: &http::Request<B>) -> tracing
     span
 }
 
-/// The client's address: the TCP peer, or, when the peer is a proxy on a loopback or private
-/// address (our gateway), the right-most `X-Forwarded-For` entry, which that proxy appended.
+/// The client's address, as [`ProxyTrust::client_ip`] resolved it when the request arrived
+/// (the server puts it in the request's extensions); the TCP peer when no server did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
@@ -347,37 +447,172 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        if let Some(resolved) = parts.extensions.get::<ClientIp>() {
+            return Ok(*resolved);
+        }
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|info| info.0.ip())
-            .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        if is_internal(peer)
-            && let Some(forwarded) = parts
-                .headers
-                .get_all("x-forwarded-for")
-                .iter()
-                .filter_map(|value| value.to_str().ok())
-                .flat_map(|value| value.split(','))
-                .filter_map(|part| part.trim().parse::<IpAddr>().ok())
-                .next_back()
-        {
-            return Ok(Self(forwarded));
-        }
+            .map_or(IpAddr::from([127, 0, 0, 1]), |info| info.0.ip());
         Ok(Self(peer))
     }
 }
 
-fn is_internal(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private(),
-        IpAddr::V6(v6) => {
-            v6.is_loopback()
-                || (v6.segments()[0] & 0xfe00) == 0xfc00
-                || v6
-                    .to_ipv4_mapped()
-                    .is_some_and(|v4| v4.is_loopback() || v4.is_private())
+/// The header by which microshop's gateway proves that it is the one forwarding a request
+/// (see [`ProxyTrust`]); the gateway removes any copy a client sends.
+pub static FORWARDED_BY_GATEWAY: HeaderName = HeaderName::from_static("x-microshop-forwarded");
+
+/// Whose `X-Forwarded-For` a server believes, so that per-address limits (the gateway's rate
+/// limits, auth's login lockout and registration throttle) count real clients.
+///
+/// Anyone can send `X-Forwarded-For`: believed from anyone, it lets a client be a new address
+/// on every request. So a server believes it only from the peers it was told to trust: the
+/// networks of `--trusted-proxies` (a load balancer, Traefik, the gateway's pod network), and
+/// microshop's own gateway, which proves itself with [`FORWARDED_BY_GATEWAY`]: a value derived
+/// from the deployment's internal token, which no client knows. A peer address alone cannot
+/// tell the gateway from a local process calling a service directly, since both connect from
+/// loopback in embedded mode.
+///
+/// The client is found from the right: the peer, then, while the hop just taken is trusted,
+/// the `X-Forwarded-For` entry that hop appended. Entries left of the first untrusted hop are
+/// whatever the client wrote and are ignored.
+#[derive(Clone, Default)]
+pub struct ProxyTrust {
+    networks: Vec<Network>,
+    gateway_proof: Option<HeaderValue>,
+}
+
+impl std::fmt::Debug for ProxyTrust {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProxyTrust")
+            .field("networks", &self.networks)
+            .field("gateway_proof", &self.gateway_proof.is_some())
+            .finish()
+    }
+}
+
+impl ProxyTrust {
+    /// Trusts nobody: the client is always the TCP peer.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// Trusts peers in `networks`, and the gateway of the deployment whose internal token is
+    /// `internal` (when given).
+    pub fn new(networks: Vec<Network>, internal: Option<&crate::auth::InternalToken>) -> Self {
+        Self {
+            networks,
+            gateway_proof: internal.map(crate::auth::InternalToken::forwarding_proof),
         }
+    }
+
+    fn trusts(&self, ip: IpAddr) -> bool {
+        self.networks.iter().any(|network| network.contains(ip))
+    }
+
+    fn proves_gateway(&self, headers: &http::HeaderMap) -> bool {
+        let (Some(expected), Some(presented)) =
+            (&self.gateway_proof, headers.get(&FORWARDED_BY_GATEWAY))
+        else {
+            return false;
+        };
+        aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), presented.as_bytes())
+            .is_ok()
+    }
+
+    /// The client's address for a request from `peer` with `headers`.
+    pub fn client_ip(&self, peer: IpAddr, headers: &http::HeaderMap) -> IpAddr {
+        let peer = canonical(peer);
+        let mut hop_trusted = self.trusts(peer) || self.proves_gateway(headers);
+        if !hop_trusted || !headers.contains_key("x-forwarded-for") {
+            return peer;
+        }
+        let mut client = peer;
+        let entries: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .collect();
+        for entry in entries.iter().rev() {
+            if !hop_trusted {
+                break;
+            }
+            // A trusted hop wrote this entry; one that is not an address ends the walk.
+            let Ok(ip) = entry.trim().parse::<IpAddr>() else {
+                break;
+            };
+            client = canonical(ip);
+            hop_trusted = self.trusts(client);
+        }
+        client
+    }
+}
+
+/// An IPv4-mapped IPv6 address as the IPv4 address it is.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
+
+/// An IP network: `10.0.0.0/8`, `fd00::/8`, or one address (`192.0.2.7`, a /32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    addr: IpAddr,
+    prefix: u8,
+}
+
+impl Network {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match (self.addr, canonical(ip)) {
+            (IpAddr::V4(network), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(network) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(network), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(network) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for Network {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let text = text.trim();
+        let (addr, prefix) = match text.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (text, None),
+        };
+        let addr = canonical(
+            addr.parse::<IpAddr>()
+                .map_err(|_| format!("{text:?} is not an IP address or network (a.b.c.d/n)"))?,
+        );
+        let longest = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => longest,
+            Some(prefix) => prefix
+                .parse::<u8>()
+                .ok()
+                .filter(|prefix| *prefix <= longest)
+                .ok_or_else(|| format!("{text:?}: the prefix length must be 0 to {longest}"))?,
+        };
+        Ok(Self { addr, prefix })
+    }
+}
+
+impl std::fmt::Display for Network {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)
     }
 }
 
@@ -481,6 +716,88 @@ mod tests {
         ] {
             assert!(text.lines().any(|line| line == series), "{series}\n{text}");
         }
+    }
+
+    fn forwarded(values: &[&str], proof: Option<HeaderValue>) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        for value in values {
+            headers.append("x-forwarded-for", HeaderValue::from_str(value).unwrap());
+        }
+        if let Some(proof) = proof {
+            headers.insert(&FORWARDED_BY_GATEWAY, proof);
+        }
+        headers
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_from_an_untrusted_peer_is_ignored() {
+        let trust = ProxyTrust::none();
+        let headers = forwarded(&["203.0.113.9"], None);
+        assert_eq!(trust.client_ip(ip("127.0.0.1"), &headers), ip("127.0.0.1"));
+        // Loopback and private peers get no special treatment.
+        assert_eq!(trust.client_ip(ip("10.1.2.3"), &headers), ip("10.1.2.3"));
+    }
+
+    #[test]
+    fn a_trusted_proxy_names_the_client_and_entries_left_of_an_untrusted_hop_are_ignored() {
+        let trust = ProxyTrust::new(vec!["10.0.0.0/8".parse().unwrap()], None);
+        // The client forged the first entry; the proxy appended the address it saw.
+        let headers = forwarded(&["198.51.100.1, 203.0.113.9"], None);
+        assert_eq!(trust.client_ip(ip("10.0.0.5"), &headers), ip("203.0.113.9"));
+        // Two trusted hops: the walk goes on through the second one.
+        let headers = forwarded(&["203.0.113.9", "10.0.0.7"], None);
+        assert_eq!(trust.client_ip(ip("10.0.0.5"), &headers), ip("203.0.113.9"));
+        // Garbage written by a trusted hop stops at that hop.
+        let headers = forwarded(&["203.0.113.9, not-an-ip"], None);
+        assert_eq!(trust.client_ip(ip("10.0.0.5"), &headers), ip("10.0.0.5"));
+        // IPv4-mapped peers are their IPv4 address.
+        let headers = forwarded(&["203.0.113.9"], None);
+        assert_eq!(
+            trust.client_ip(ip("::ffff:10.0.0.5"), &headers),
+            ip("203.0.113.9")
+        );
+    }
+
+    #[test]
+    fn the_gateway_is_trusted_only_with_the_deployments_proof() {
+        let token = crate::auth::InternalToken::new("s3cret");
+        let trust = ProxyTrust::new(Vec::new(), Some(&token));
+        let proof = token.forwarding_proof();
+        let headers = forwarded(&["203.0.113.9"], Some(proof.clone()));
+        assert_eq!(
+            trust.client_ip(ip("127.0.0.1"), &headers),
+            ip("203.0.113.9")
+        );
+        let forged = forwarded(&["203.0.113.9"], Some(HeaderValue::from_static("guess")));
+        assert_eq!(trust.client_ip(ip("127.0.0.1"), &forged), ip("127.0.0.1"));
+        let other = crate::auth::InternalToken::new("another deployment").forwarding_proof();
+        let foreign = forwarded(&["203.0.113.9"], Some(other));
+        assert_eq!(trust.client_ip(ip("127.0.0.1"), &foreign), ip("127.0.0.1"));
+        assert_ne!(
+            proof.to_str().unwrap(),
+            token.as_str(),
+            "the proof is not the secret"
+        );
+    }
+
+    #[test]
+    fn networks_parse_and_match() {
+        let network: Network = "192.168.0.0/16".parse().unwrap();
+        assert!(network.contains(ip("192.168.44.1")));
+        assert!(!network.contains(ip("192.169.0.1")));
+        assert!(!network.contains(ip("::1")));
+        let single: Network = "2001:db8::7".parse().unwrap();
+        assert!(single.contains(ip("2001:db8::7")));
+        assert!(!single.contains(ip("2001:db8::8")));
+        let everything: Network = "0.0.0.0/0".parse().unwrap();
+        assert!(everything.contains(ip("203.0.113.9")));
+        assert!("10.0.0.0/33".parse::<Network>().is_err());
+        assert!("localhost".parse::<Network>().is_err());
+        assert_eq!(network.to_string(), "192.168.0.0/16");
     }
 
     #[test]

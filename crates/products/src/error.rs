@@ -103,24 +103,8 @@ impl ProductsError {
             )
             .with("order_id", order_id.uuid()),
             ProductsError::Problem(problem) => *problem,
-            // A database that cannot be reached is a state of the service, not a bug: 503
-            // with `Retry-After`, so clients and the gateway retry instead of giving up.
-            ProductsError::Database(error) if platform::db::is_unavailable(&error) => {
-                tracing::warn!(error = %error, "the database is unavailable");
-                platform::db::unavailable_problem()
-            }
-            ProductsError::Database(error) => {
-                tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "database error");
-                Problem::internal()
-            }
-            ProductsError::Internal(error) if platform::db::caused_by_unavailable(&error) => {
-                tracing::warn!(error = format!("{error:#}"), "the database is unavailable");
-                platform::db::unavailable_problem()
-            }
-            ProductsError::Internal(error) => {
-                tracing::error!(error = format!("{error:#}"), "unexpected error");
-                Problem::internal()
-            }
+            ProductsError::Database(error) => platform::db::database_problem(&error),
+            ProductsError::Internal(error) => platform::db::internal_problem(&error),
         }
     }
 }

@@ -78,21 +78,10 @@ fn open_database(
     config: &Config,
     env: &platform::ServiceEnv,
 ) -> anyhow::Result<platform::db::Database> {
-    let url = match &config.database_url {
-        Some(url) => url.clone(),
-        None => {
-            std::fs::create_dir_all(&env.data_dir).with_context(|| {
-                format!(
-                    "cannot create the data directory {}",
-                    env.data_dir.display()
-                )
-            })?;
-            platform::db::sqlite_url(&env.data_dir, "products")
-        }
-    };
-    let database = platform::db::Database::open(&url, config.db_pool_size)
-        .context("cannot open the products database")?;
-    // The URL may carry a password: name the engine only.
-    tracing::debug!(engine = ?database.engine(), "opened the products database");
-    Ok(database)
+    platform::db::Database::open_for_service(
+        "products",
+        config.database_url.as_deref(),
+        &env.data_dir,
+        config.db_pool_size,
+    )
 }

@@ -71,24 +71,8 @@ impl UsersError {
                     .field("username", "only an admin can change the username")
             }
             UsersError::Problem(problem) => *problem,
-            // A database that cannot be reached is a state of the service, not a bug: 503
-            // with `Retry-After`, so clients and the gateway retry instead of giving up.
-            UsersError::Database(error) if platform::db::is_unavailable(&error) => {
-                tracing::warn!(error = %error, "the database is unavailable");
-                platform::db::unavailable_problem()
-            }
-            UsersError::Database(error) => {
-                tracing::error!(error = %error, cause = ?std::error::Error::source(&error), "database error");
-                Problem::internal()
-            }
-            UsersError::Internal(error) if platform::db::caused_by_unavailable(&error) => {
-                tracing::warn!(error = format!("{error:#}"), "the database is unavailable");
-                platform::db::unavailable_problem()
-            }
-            UsersError::Internal(error) => {
-                tracing::error!(error = format!("{error:#}"), "unexpected error");
-                Problem::internal()
-            }
+            UsersError::Database(error) => platform::db::database_problem(&error),
+            UsersError::Internal(error) => platform::db::internal_problem(&error),
         }
     }
 }

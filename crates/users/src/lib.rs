@@ -17,8 +17,8 @@ pub mod routes;
 pub mod state;
 pub mod storage;
 
-use anyhow::Context;
 use axum::Router;
+use platform::db::Database;
 use platform::http::{Readiness, service_app};
 use platform::{ServiceEnv, Wiring};
 
@@ -38,13 +38,15 @@ pub fn router(state: AppState) -> Router {
 /// database that cannot be reached yet does not stop the start: the service answers 503 until
 /// it can (see [`platform::db::Database::start`]).
 pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::Result<Router> {
-    let database = open_database(config, env)?;
-    database
-        .start(storage::MIGRATIONS, wiring.shutdown.clone(), || async {
-            Ok(())
-        })
-        .await
-        .context("cannot open the users database")?;
+    let database = Database::start_for_service(
+        "users",
+        config.database_url.as_deref(),
+        &env.data_dir,
+        config.db_pool_size,
+        storage::MIGRATIONS,
+        wiring.shutdown.clone(),
+    )
+    .await?;
     let storage = Storage::new(database.pool().clone());
     events::spawn(&storage, &wiring.bus, &wiring.shutdown);
     let bus = wiring.bus.clone();
@@ -64,24 +66,4 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
         database.guard(router(state)),
         readiness,
     ))
-}
-
-fn open_database(config: &Config, env: &ServiceEnv) -> anyhow::Result<platform::db::Database> {
-    let url = match &config.database_url {
-        Some(url) => url.clone(),
-        None => {
-            std::fs::create_dir_all(&env.data_dir).with_context(|| {
-                format!(
-                    "cannot create the data directory {}",
-                    env.data_dir.display()
-                )
-            })?;
-            platform::db::sqlite_url(&env.data_dir, "users")
-        }
-    };
-    let database = platform::db::Database::open(&url, config.db_pool_size)
-        .context("cannot open the users database")?;
-    // The URL may carry a password: name the engine only.
-    tracing::debug!(engine = ?database.engine(), "opened the users database");
-    Ok(database)
 }

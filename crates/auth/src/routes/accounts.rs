@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use http::{StatusCode, header};
+use platform::http::ClientIp;
 use platform::{AuthUser, Json, Role};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -87,13 +88,15 @@ pub(super) struct Api;
     responses(
         (status = 201, description = "The account, created (a customer); log in next", body = AccountView, headers(("Location" = String, description = "The new user's profile URL"))),
         (status = 409, description = "username_taken: the username is already taken"),
+        (status = 429, description = "too_many_registrations: this address registered its hour's worth; see `Retry-After`"),
     )
 )]
 async fn register(
     State(state): State<AppState>,
+    ClientIp(client_ip): ClientIp,
     Json(body): Json<RegisterRequest>,
 ) -> Result<impl IntoResponse, AuthError> {
-    let registration = registration::register(&state, body.try_into()?).await?;
+    let registration = registration::register(&state, body.try_into()?, client_ip).await?;
     let location = format!("/users/{}", registration.account.id);
     Ok((
         StatusCode::CREATED,

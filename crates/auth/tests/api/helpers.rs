@@ -108,8 +108,17 @@ async fn start(
 ) -> anyhow::Result<TestApp> {
     let router = auth::app(&config, &env, &wiring).await?;
     let listener = platform::server::bind("127.0.0.1", 0).await.unwrap();
+    // As the binary runs it: `X-Forwarded-For` believed only from the deployment's gateway.
+    let options = platform::server::ServerOptions {
+        trust: Arc::new(platform::http::ProxyTrust::new(
+            Vec::new(),
+            Some(&wiring.internal_token),
+        )),
+        ..Default::default()
+    };
     let running =
-        platform::server::spawn("auth", listener, router, wiring.shutdown.clone()).unwrap();
+        platform::server::spawn_with("auth", listener, router, wiring.shutdown.clone(), options)
+            .unwrap();
     Ok(TestApp {
         address: format!("http://{}", running.addr),
         client: reqwest::Client::builder()
@@ -216,12 +225,44 @@ impl TestApp {
         .await
     }
 
+    /// Registers as if from `ip`, forwarded by the gateway (see [`TestApp::login_from`]).
+    pub async fn register_from(&self, username: &str, ip: &str) -> Response {
+        self.client
+            .post(self.url("/auth/register"))
+            .header("x-forwarded-for", ip)
+            .header(
+                &platform::http::FORWARDED_BY_GATEWAY,
+                self.wiring.internal_token.forwarding_proof(),
+            )
+            .json(&json!({"username": username, "password": PASSWORD}))
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn login(&self, username: &str, password: &str) -> Response {
         self.login_from(username, password, "127.0.0.1").await
     }
 
-    /// Logs in as if from `ip` (auth trusts `X-Forwarded-For` from a loopback peer, the gateway).
+    /// Logs in as if from `ip`, forwarded as the gateway forwards: `X-Forwarded-For` with the
+    /// deployment's forwarding proof, without which auth does not believe the header.
     pub async fn login_from(&self, username: &str, password: &str, ip: &str) -> Response {
+        self.client
+            .post(self.url("/auth/login"))
+            .header("x-forwarded-for", ip)
+            .header(
+                &platform::http::FORWARDED_BY_GATEWAY,
+                self.wiring.internal_token.forwarding_proof(),
+            )
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Logs in with an `X-Forwarded-For` of the caller's choosing and no proof: what an
+    /// attacker calling auth directly can send.
+    pub async fn login_claiming(&self, username: &str, password: &str, ip: &str) -> Response {
         self.client
             .post(self.url("/auth/login"))
             .header("x-forwarded-for", ip)

@@ -205,6 +205,37 @@ async fn the_lock_is_per_username_and_address() {
 }
 
 #[tokio::test]
+async fn a_forged_x_forwarded_for_does_not_escape_the_lock() {
+    let app = spawn_app().await;
+    app.register("mallory", PASSWORD).await;
+    // Calling auth directly, a new claimed address on every attempt.
+    for index in 0..5 {
+        let response = app
+            .login_claiming("mallory", "guess", &format!("198.51.100.{index}"))
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let locked = app
+        .login_claiming("mallory", "guess", "198.51.100.99")
+        .await;
+    assert_problem(locked, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+    // A forged proof is no better than none.
+    let forged = app
+        .client
+        .post(app.url("/auth/login"))
+        .header("x-forwarded-for", "198.51.100.100")
+        .header(&platform::http::FORWARDED_BY_GATEWAY, "guessed")
+        .json(&serde_json::json!({"username": "mallory", "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(forged, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts").await;
+    // The gateway's proof is believed: the lock was on the caller's real address.
+    let forwarded = app.login_from("mallory", PASSWORD, "203.0.113.7").await;
+    assert_eq!(forwarded.status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn unknown_usernames_are_locked_the_same_way() {
     let app = spawn_app().await;
 

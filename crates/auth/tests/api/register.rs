@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app};
+use crate::helpers::{PASSWORD, TestApp, assert_problem, spawn_app, spawn_app_with};
 
 #[tokio::test]
 async fn registering_answers_201_with_the_account_and_its_location() {
@@ -306,4 +306,52 @@ async fn unknown_fields_are_rejected() {
         StatusCode::UNAUTHORIZED,
         "no account was created"
     );
+}
+
+#[tokio::test]
+async fn registrations_are_limited_per_address_and_hour() {
+    let app = spawn_app_with(|config| config.registrations_per_hour = 3).await;
+    for name in ["reg1", "reg2", "reg3"] {
+        assert_eq!(
+            app.register_from(name, "203.0.113.1").await.status(),
+            StatusCode::CREATED
+        );
+    }
+    let refused = app.register_from("reg4", "203.0.113.1").await;
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((3590..=3600).contains(&retry_after), "{retry_after}");
+    assert_problem(
+        refused,
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_registrations",
+    )
+    .await;
+    // Nothing was created.
+    assert_eq!(
+        app.login("reg4", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    // Another address has its own allowance; a sibling process counts the same.
+    assert_eq!(
+        app.register_from("reg5", "203.0.113.2").await.status(),
+        StatusCode::CREATED
+    );
+    let sibling = app.spawn_sibling().await;
+    assert_eq!(
+        sibling.register_from("reg6", "203.0.113.1").await.status(),
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // Invalid requests are refused for what they are and do not count.
+    let invalid = app
+        .client
+        .post(app.url("/auth/register"))
+        .json(&json!({"username": "x", "password": "short"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalid.status(), StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -10,6 +10,10 @@
 //! gateway instance, or this instance's own, with the reason when Redis should be used but
 //! cannot. Falling back is degraded service, not failure, so it never changes the status code.
 //!
+//! Only operators (see `platform::ops`: the ops networks, an admin's token) get this report;
+//! anyone else gets a liveness answer, so the fan-out of probes cannot be triggered from the
+//! internet.
+//!
 //! It is deliberately separate from the gateway's `/health/ready`, which says only whether the
 //! gateway itself can serve: an orchestrator must not pull the gateway out of rotation because
 //! one service behind it is down.
@@ -23,6 +27,7 @@ use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use http::{StatusCode, Uri};
 use http_body_util::{BodyExt, Limited};
+use platform::ops::Operator;
 use platform::resilience::BreakerState;
 use serde_json::{Value, json};
 
@@ -46,9 +51,14 @@ pub(crate) struct HealthState {
 }
 
 pub(crate) async fn aggregate(
+    Operator(operator): Operator,
     State(state): State<Arc<HealthState>>,
     limits: Option<Extension<Option<Arc<RateLimits>>>>,
-) -> impl IntoResponse {
+) -> axum::response::Response {
+    if !operator {
+        // Anyone else learns that the gateway is alive, at no cost (no probe is sent).
+        return Json(json!({"status": "live", "service": "gateway"})).into_response();
+    }
     let probes = state.services.iter().flat_map(|(service, balancer)| {
         let client = &state.client;
         balancer.members().iter().map(move |member| async move {
@@ -109,7 +119,7 @@ pub(crate) async fn aggregate(
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    (status, Json(body))
+    (status, Json(body)).into_response()
 }
 
 /// `GET <instance>/health/ready`: `Ok` on a 2xx, otherwise why not.

@@ -37,6 +37,41 @@ async fn health_reports_every_instance_and_fails_when_one_is_not_ready() {
 }
 
 #[tokio::test]
+async fn the_public_gets_liveness_and_admins_the_full_report() {
+    let orders = FakeUpstream::start("orders").await;
+    let app = GatewaySetup::new()
+        .service("orders", &[orders.url()])
+        .public()
+        .start()
+        .await;
+
+    let response = app.get("/health").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "live", "service": "gateway"})
+    );
+    assert_eq!(orders.probes(), 0, "a public /health costs no probe");
+    let metrics = app.get("/metrics").send().await.unwrap();
+    assert_eq!(metrics.status(), 403);
+    let customer = app.authed(Method::GET, "/metrics").send().await.unwrap();
+    assert_eq!(customer.status(), 403, "a customer is no operator");
+
+    let admin = app.keys.admin_token();
+    let response = app.get("/health").bearer_auth(&admin).send().await.unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["upstreams"]["orders"]["status"], "up", "{body}");
+    let metrics = app
+        .get("/metrics")
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(metrics.status(), 200);
+}
+
+#[tokio::test]
 async fn health_is_ok_when_every_instance_is_ready() {
     let first = FakeUpstream::start("hits-a").await;
     let second = FakeUpstream::start("hits-b").await;

@@ -2,9 +2,10 @@
 //! health checks and metrics never limited, one limit for several gateways sharing a Redis,
 //! and requests still served (limited in process) while that Redis is away.
 //!
-//! Clients are told apart the way the gateway tells them apart: a request from the loopback
-//! address with `X-Forwarded-For` counts for the address that header ends with (see
-//! `platform::http::ClientIp`). Tests that need Redis read `MICROSHOP_TEST_REDIS_URL` and skip
+//! Clients are told apart the way the gateway tells them apart: by the TCP peer, or, behind a
+//! proxy named in `--trusted-proxies`, by the address that proxy appended to
+//! `X-Forwarded-For` (see `platform::http::ProxyTrust`); tests that need several clients trust
+//! their own loopback connections as such a proxy. Tests that need Redis read `MICROSHOP_TEST_REDIS_URL` and skip
 //! with a printed reason when it is unset; each uses a key prefix of its own.
 
 use std::time::{Duration, Instant};
@@ -93,6 +94,7 @@ async fn an_address_over_its_limit_gets_a_429_problem_with_retry_after() {
     let app = GatewaySetup::new()
         .service("hits", &[upstream.url()])
         .rate_limits(1, 0, 3)
+        .behind_a_loopback_proxy()
         .start()
         .await;
 
@@ -139,11 +141,72 @@ async fn an_address_over_its_limit_gets_a_429_problem_with_retry_after() {
 }
 
 #[tokio::test]
+async fn a_forged_x_forwarded_for_does_not_make_a_client_someone_else() {
+    // Nothing trusted (the default): the header is the client's own words.
+    let upstream = FakeUpstream::start("hits").await;
+    let app = GatewaySetup::new()
+        .service("hits", &[upstream.url()])
+        .rate_limits(1, 0, 2)
+        .start()
+        .await;
+    let mut statuses = Vec::new();
+    for index in 0..6 {
+        let response = app
+            .get("/hits")
+            .header("x-forwarded-for", format!("198.51.100.{index}"))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(&statuses[..2], &[200, 200], "{statuses:?}");
+    assert!(
+        statuses[2..]
+            .iter()
+            .filter(|status| **status == 429)
+            .count()
+            >= 3,
+        "a new forged address every request must not reset the limit: {statuses:?}"
+    );
+
+    // The entry a client writes left of what a trusted proxy appended is ignored too.
+    let upstream = FakeUpstream::start("hits").await;
+    let app = GatewaySetup::new()
+        .service("hits", &[upstream.url()])
+        .rate_limits(1, 0, 2)
+        .behind_a_loopback_proxy()
+        .start()
+        .await;
+    let mut statuses = Vec::new();
+    for index in 0..6 {
+        let response = app
+            .get("/hits")
+            .header(
+                "x-forwarded-for",
+                format!("198.51.100.{index}, 203.0.113.5"),
+            )
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert!(
+        statuses[2..]
+            .iter()
+            .filter(|status| **status == 429)
+            .count()
+            >= 3,
+        "the client is what the trusted proxy saw, 203.0.113.5: {statuses:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_user_is_limited_whatever_address_it_comes_from() {
     let upstream = FakeUpstream::start("orders").await;
     let app = GatewaySetup::new()
         .service("orders", &[upstream.url()])
         .rate_limits(1000, 1, 2)
+        .behind_a_loopback_proxy()
         .start()
         .await;
     let token = app.keys.access_token();
@@ -319,6 +382,7 @@ async fn two_gateways_sharing_redis_hold_one_user_to_one_combined_rate() {
             .keys(&keys)
             .rate_limits(0, 1, BURST as u32)
             .redis(&redis, &prefix)
+            .behind_a_loopback_proxy()
             .start()
     };
     let (first, second) = (start().await, start().await);

@@ -96,6 +96,15 @@ impl TestKeys {
     pub fn access_token(&self) -> String {
         self.sign(&self.header(), &self.claims())
     }
+
+    /// A valid access token of an admin.
+    pub fn admin_token(&self) -> String {
+        let claims = Claims {
+            role: Role::Admin,
+            ..self.claims()
+        };
+        self.sign(&self.header(), &claims)
+    }
 }
 
 /// Keys served straight from memory, as auth's JWKS endpoint would.
@@ -126,6 +135,7 @@ pub struct FakeUpstream {
 struct FakeState {
     name: String,
     requests: AtomicUsize,
+    probes: AtomicUsize,
     ready: AtomicBool,
     broken: AtomicBool,
     dropped_connections: AtomicUsize,
@@ -178,6 +188,7 @@ impl FakeUpstream {
         let state = Arc::new(FakeState {
             name: name.to_owned(),
             requests: AtomicUsize::new(0),
+            probes: AtomicUsize::new(0),
             ready: AtomicBool::new(true),
             broken: AtomicBool::new(broken),
             dropped_connections: AtomicUsize::new(0),
@@ -219,6 +230,11 @@ impl FakeUpstream {
         self.state.requests.load(Ordering::SeqCst)
     }
 
+    /// Readiness probes that reached this instance.
+    pub fn probes(&self) -> usize {
+        self.state.probes.load(Ordering::SeqCst)
+    }
+
     pub fn set_ready(&self, ready: bool) {
         self.state.ready.store(ready, Ordering::SeqCst);
     }
@@ -235,6 +251,7 @@ impl FakeUpstream {
 }
 
 async fn fake_ready(State(state): State<Arc<FakeState>>) -> StatusCode {
+    state.probes.fetch_add(1, Ordering::SeqCst);
     if state.ready.load(Ordering::SeqCst) {
         StatusCode::OK
     } else {
@@ -399,6 +416,10 @@ pub struct GatewaySetup {
     pub upstreams: Upstreams,
     /// The signing keys the gateway trusts; fresh ones unless a test shares them.
     pub keys: Option<TestKeys>,
+    /// The peers whose `X-Forwarded-For` the gateway believes (`--trusted-proxies`).
+    pub trusted_proxies: Vec<platform::http::Network>,
+    /// Whose callers are operators (`--ops-networks`); loopback, the tests' own, by default.
+    pub ops_networks: Vec<platform::http::Network>,
 }
 
 impl GatewaySetup {
@@ -407,7 +428,24 @@ impl GatewaySetup {
             config: Config::default(),
             upstreams: Upstreams::new(),
             keys: None,
+            trusted_proxies: Vec::new(),
+            ops_networks: platform::ops::loopback(),
         }
+    }
+
+    /// Serves the tests as it serves the public: they are not operators unless they send an
+    /// admin's token.
+    pub fn public(mut self) -> Self {
+        self.ops_networks = Vec::new();
+        self
+    }
+
+    /// Believes `X-Forwarded-For` from the test's own loopback connections, as if the tests
+    /// were a load balancer in front of the gateway: each test request can then come "from"
+    /// the address its header names.
+    pub fn behind_a_loopback_proxy(mut self) -> Self {
+        self.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        self
     }
 
     /// Trusts `keys`, so several gateways accept the same tokens.
@@ -465,10 +503,21 @@ impl GatewaySetup {
     pub async fn start(self) -> TestGateway {
         let keys = self.keys.unwrap_or_else(|| TestKeys::generate("test-key"));
         let verifier = Arc::new(Verifier::new(DEFAULT_ISSUER, StaticKeys(keys.jwks())));
-        let app = gateway::app(&self.config, self.upstreams, verifier).unwrap();
+        let app = gateway::app(&self.config, self.upstreams, verifier.clone()).unwrap();
         let listener = platform::server::bind("127.0.0.1", 0).await.unwrap();
         let shutdown = CancellationToken::new();
-        let running = platform::server::spawn("gateway", listener, app, shutdown.clone()).unwrap();
+        let options = platform::server::ServerOptions {
+            trust: Arc::new(platform::http::ProxyTrust::new(self.trusted_proxies, None)),
+            ops: Arc::new(platform::ops::OpsAccess::new(
+                self.ops_networks,
+                None,
+                Some(verifier.clone()),
+            )),
+            ..Default::default()
+        };
+        let running =
+            platform::server::spawn_with("gateway", listener, app, shutdown.clone(), options)
+                .unwrap();
         let client = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(20))

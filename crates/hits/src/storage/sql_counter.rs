@@ -41,6 +41,11 @@ pub struct SqlCounter {
 }
 
 impl SqlCounter {
+    /// A counter over an opened (and migrated) database.
+    pub fn new(pool: AnyPool, engine: Engine) -> Self {
+        Self { pool, engine }
+    }
+
     /// Opens the database at `url` and brings its schema up to date.
     pub async fn connect(url: &str, pool_size: u32) -> anyhow::Result<Self> {
         let engine = Engine::of(url)?;

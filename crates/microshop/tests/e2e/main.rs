@@ -2,12 +2,15 @@
 //!
 //! `binary` runs the real executable (banner, health, signals, exit codes, `--help`);
 //! `stack` starts every service in-process on free ports and drives it over HTTP like a client;
-//! `metrics` scrapes every service after an order flow.
+//! `metrics` scrapes every service after an order flow; `hardening` attacks it the
+//! way a slowloris, a forged `X-Forwarded-For` or another local user would.
 
 mod binary;
 mod deploy;
+mod hardening;
 mod metrics;
 mod openapi;
+mod outages;
 mod shop;
 mod side;
 mod stack;

@@ -32,7 +32,7 @@ impl TestStack {
     }
 
     async fn admin_token(&self) -> String {
-        let password = std::fs::read_to_string(self.data.path().join("admin-password")).unwrap();
+        let password = std::fs::read_to_string(self.data.join("admin-password")).unwrap();
         let tokens = self.login("admin", password.trim()).await;
         tokens["access_token"].as_str().unwrap().to_owned()
     }

@@ -9,7 +9,9 @@ pub struct TestStack {
     pub client: reqwest::Client,
     pub gateway: String,
     pub auth: String,
-    pub data: tempfile::TempDir,
+    /// The data folder, made by the stack inside `scratch`.
+    pub data: std::path::PathBuf,
+    _scratch: tempfile::TempDir,
 }
 
 impl TestStack {
@@ -19,14 +21,15 @@ impl TestStack {
 
     /// Starts with extra command-line settings, such as `["--payments-decline-rate", "0"]`.
     pub async fn start_with(extra: &[&str]) -> Self {
-        let data = tempfile::tempdir().unwrap();
+        let scratch = tempfile::tempdir().unwrap();
+        let data = scratch.path().join("data");
         let mut args: Vec<String> = vec!["microshop".into(), "up".into()];
         for service in microshop::EMBEDDED_SERVICES {
             args.push(format!("--{}-port", service.name()));
             args.push("0".into());
         }
         args.push("--data-dir".into());
-        args.push(data.path().to_str().unwrap().into());
+        args.push(data.to_str().unwrap().into());
         args.extend(extra.iter().map(|arg| (*arg).to_owned()));
         let Invocation::Up(settings) =
             settings::parse(args.iter().map(Into::into).collect()).unwrap()
@@ -40,7 +43,16 @@ impl TestStack {
             stack: Some(stack),
             client: reqwest::Client::new(),
             data,
+            _scratch: scratch,
         }
+    }
+
+    /// Where `service` listens.
+    pub fn addr(&self, service: Service) -> std::net::SocketAddr {
+        self.stack
+            .as_ref()
+            .and_then(|stack| stack.addr(service))
+            .unwrap()
     }
 
     pub async fn register(&self, username: &str, password: &str) -> Value {

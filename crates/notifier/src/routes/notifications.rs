@@ -27,6 +27,9 @@ pub const NOTIFICATION_EVENT: &str = "notification";
 /// The SSE event name telling a client it missed notifications and should reload its inbox.
 pub const LAGGED_EVENT: &str = "lagged";
 
+/// The SSE event name of the last event of a stream whose access token expired.
+pub const EXPIRED_EVENT: &str = "expired";
+
 /// Header the browser's `EventSource` sends on reconnect, with the last `id:` it received.
 static LAST_EVENT_ID: HeaderName = HeaderName::from_static("last-event-id");
 
@@ -99,9 +102,11 @@ struct StreamQuery {
         ("Last-Event-ID" = Option<String>, Header, description = "Sent by a reconnecting EventSource; wins over `since`"),
     ),
     responses(
-        (status = 200, description = "Server-Sent Events: `notification` events (data: a Notification, id: its id) and `lagged` ones (data: `{missed, detail}`) telling the client to reload its inbox", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-Sent Events: `notification` events (data: a Notification, id: its id), `lagged` ones (data: `{missed, detail}`) telling the client to reload its inbox, and at the token's expiry one `expired` event, after which the stream ends (reconnect with a fresh token and `Last-Event-ID`)", content_type = "text/event-stream", body = String),
         (status = 400, description = "invalid_query: the query string cannot be read"),
         (status = 422, description = "validation_failed: `since` is not a notification id"),
+        (status = 429, description = "too_many_streams: the caller already has its maximum of streams open"),
+        (status = 503, description = "streams_unavailable: this instance holds its maximum of streams"),
     )
 )]
 async fn stream(
@@ -112,6 +117,10 @@ async fn stream(
 ) -> Result<impl IntoResponse, NotifierError> {
     let Query(query) = query.map_err(bad_query)?;
     let since = resume_point(&headers, query.since.as_deref())?;
+    let permit = state
+        .streams
+        .try_open(user.id)
+        .map_err(NotifierError::TooManyStreams)?;
     let feed = Feed::open(
         &state.hub,
         state.storage.clone(),
@@ -119,9 +128,30 @@ async fn stream(
         since,
         state.shutdown.clone(),
     );
-    let events = futures::stream::unfold(feed, |mut feed| async move {
-        let item = feed.next().await?;
-        Some((sse_event(&item), feed))
+    // The stream is as good as the token that opened it: at its expiry (or the user's
+    // deletion, which expires it in effect) the client is told, and the stream ends; the
+    // client reconnects with a fresh token and `Last-Event-ID`, losing nothing.
+    let expiry = Box::pin(tokio::time::sleep(until_expiry(user.expires_at)));
+    let open = Open {
+        feed,
+        expiry,
+        expired: false,
+        _permit: permit,
+    };
+    let events = futures::stream::unfold(open, |mut open| async move {
+        if open.expired {
+            return None;
+        }
+        tokio::select! {
+            item = open.feed.next() => {
+                let item = item?;
+                Some((sse_event(&item), open))
+            }
+            () = &mut open.expiry => {
+                open.expired = true;
+                Some((expired_event(), open))
+            }
+        }
     });
     Ok((
         // Tells nginx-style proxies not to buffer the stream.
@@ -151,6 +181,27 @@ fn resume_point(headers: &HeaderMap, since: Option<&str>) -> Result<Option<Uuid>
                 .map_err(|_| ValidationError::new("since", "must be a notification id").into())
         })
         .transpose()
+}
+
+/// What an open stream holds: its feed, its token's expiry, and its place in the limits.
+struct Open {
+    feed: Feed,
+    expiry: std::pin::Pin<Box<tokio::time::Sleep>>,
+    expired: bool,
+    _permit: crate::streams::StreamPermit,
+}
+
+/// The time left until `expires_at` (unix seconds); nothing when it has passed.
+fn until_expiry(expires_at: i64) -> std::time::Duration {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    std::time::Duration::from_secs(u64::try_from(expires_at - now).unwrap_or(0))
+}
+
+/// The last event of a stream whose token expired.
+fn expired_event() -> Result<SseEvent, axum::Error> {
+    SseEvent::default().event(EXPIRED_EVENT).json_data(json!({
+        "detail": "The access token expired; reconnect with a fresh one and Last-Event-ID",
+    }))
 }
 
 fn sse_event(item: &Item) -> Result<SseEvent, axum::Error> {

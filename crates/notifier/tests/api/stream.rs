@@ -252,3 +252,84 @@ async fn open_streams_end_when_the_service_shuts_down() {
 
     assert!(stream.ends_within(Duration::from_secs(2)).await);
 }
+
+#[tokio::test]
+async fn a_stream_ends_when_its_token_expires_and_a_fresh_token_resumes_it() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice");
+    let fresh_token = alice.token.clone();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    alice.token = app.keys.sign(&platform::Claims {
+        iss: platform::auth::DEFAULT_ISSUER.to_owned(),
+        sub: alice.id,
+        name: alice.username.clone(),
+        role: platform::Role::Customer,
+        iat: now,
+        exp: now + 2,
+        jti: uuid::Uuid::now_v7(),
+    });
+    let mut stream = app.stream(&alice).await;
+    app.publish(&order_event("order.created", &alice)).await;
+    let seen = stream.next_notification().await;
+
+    let expired = stream
+        .next_event(Duration::from_secs(5))
+        .await
+        .expect("an event at the token's expiry");
+    assert_eq!(expired.event.as_deref(), Some("expired"), "{expired:?}");
+    assert!(
+        stream.ends_within(Duration::from_secs(2)).await,
+        "the stream ends"
+    );
+
+    // Missed while away, then replayed for the fresh token from Last-Event-ID.
+    let missed = order_event("order.paid", &alice);
+    app.publish(&missed).await;
+    app.wait_for_inbox(&alice, 2).await;
+    alice.token = fresh_token;
+    let response = app
+        .open_stream_with(
+            &alice,
+            "",
+            &[("last-event-id", seen.id.as_deref().unwrap())],
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut resumed = SseReader::new(response);
+    let replayed = resumed.next_notification().await;
+    assert_eq!(replayed.json()["kind"], "order.paid");
+}
+
+#[tokio::test]
+async fn streams_are_capped_per_user_and_per_process() {
+    let app = spawn_app_with(|config| {
+        config.max_streams_per_user = 2;
+        config.max_streams = 3;
+        // A vanished client is noticed at the next write: keep-alives make it soon.
+        config.keepalive_secs = 1;
+    })
+    .await;
+    let (alice, bob, carol) = (app.user("alice"), app.user("bob"), app.user("carol"));
+    let first = app.stream(&alice).await;
+    let _second = app.stream(&alice).await;
+    let refused = app.open_stream_with(&alice, "", &[]).await;
+    assert_eq!(refused.headers()["retry-after"], "5");
+    let problem = assert_problem(refused, StatusCode::TOO_MANY_REQUESTS, "too_many_streams").await;
+    assert_eq!(problem["max_streams_per_user"], 2);
+
+    let _bob = app.stream(&bob).await;
+    let full = app.open_stream_with(&carol, "", &[]).await;
+    assert_problem(full, StatusCode::SERVICE_UNAVAILABLE, "streams_unavailable").await;
+
+    // A closed stream gives its place back.
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let response = app.open_stream_with(&carol, "", &[]).await;
+        if response.status() == StatusCode::OK {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the place was not given back");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

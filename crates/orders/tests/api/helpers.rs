@@ -27,6 +27,8 @@ pub struct Options {
     pub with_users: bool,
     /// Point orders at a products URL where nothing listens.
     pub products_down: bool,
+    /// Point orders at a users URL where nothing listens (instead of none at all).
+    pub users_down: bool,
     /// Adjust orders' configuration.
     pub configure: Box<dyn FnOnce(&mut orders::Config)>,
 }
@@ -37,6 +39,7 @@ impl Default for Options {
             decline_rate: 0.0,
             with_users: false,
             products_down: false,
+            users_down: false,
             configure: Box::new(|_| {}),
         }
     }
@@ -117,7 +120,11 @@ pub async fn spawn_with(options: Options) -> Stack {
         products.clone()
     };
     wiring.urls.payments = payments.clone();
-    wiring.urls.users = users.clone().unwrap_or_else(String::new);
+    wiring.urls.users = if options.users_down {
+        closed_port_url().await
+    } else {
+        users.clone().unwrap_or_else(String::new)
+    };
     wiring.urls.orders = orders.clone();
 
     let events = Arc::new(Mutex::new(Vec::new()));

@@ -163,30 +163,6 @@ async fn without_an_address_in_the_request_or_the_profile_the_order_is_422_namin
 }
 
 #[tokio::test]
-async fn when_users_cannot_be_reached_an_order_without_address_is_422_naming_it() {
-    // This stack runs no users service at all.
-    let stack = spawn().await;
-    let tea = stack.product("Tea", 100, 10).await;
-    let alice = stack.customer("alice");
-
-    let response = stack
-        .place(
-            &alice,
-            &json!({"items": [{"product_id": tea, "quantity": 1}]}),
-        )
-        .await;
-
-    let problem = assert_problem(
-        response,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(first_field(&problem), "shipping_address");
-    assert_eq!(stack.stock(tea).await, 10);
-}
-
-#[tokio::test]
 async fn an_order_beyond_the_stock_is_409_naming_the_product_and_stores_nothing() {
     let stack = spawn().await;
     let tea = stack.product("Tea", 100, 10).await;
@@ -271,4 +247,52 @@ async fn placing_an_order_needs_a_valid_token() {
         .await
         .unwrap();
     assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_token").await;
+}
+
+#[tokio::test]
+async fn a_users_outage_without_an_address_in_the_request_is_503_and_orders_nothing() {
+    let stack = spawn_with(Options {
+        users_down: true,
+        ..Options::default()
+    })
+    .await;
+    let tea = stack.product("Tea", 100, 10).await;
+    let alice = stack.customer("alice");
+
+    let response = stack
+        .place(
+            &alice,
+            &json!({"items": [{"product_id": tea, "quantity": 1}]}),
+        )
+        .await;
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1);
+    let problem = assert_problem(
+        response,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "service_unavailable",
+    )
+    .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("shipping_address"),
+        "{problem}"
+    );
+    assert_eq!(stack.stock(tea).await, 10);
+    assert_eq!(stack.orders_stored().await, 0);
+
+    // With the address in the request, users is not needed.
+    let response = stack
+        .place(
+            &alice,
+            &json!({"items": [{"product_id": tea, "quantity": 1}], "shipping_address": "Lyon"}),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::CREATED);
 }

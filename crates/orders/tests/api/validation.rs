@@ -3,7 +3,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{assert_problem, first_field, spawn};
+use crate::helpers::{assert_problem, first_field, order_body, spawn};
 
 #[tokio::test]
 async fn bad_quantities_are_refused_naming_the_field_and_leave_stock_unchanged() {
@@ -171,4 +171,33 @@ async fn malformed_json_is_400_and_a_wrong_content_type_415() {
         "unsupported_media_type",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_total_above_the_largest_payment_is_refused_at_order_time_and_hands_the_stock_back() {
+    let stack = spawn().await;
+    let max = platform::money::MAX_AMOUNT_CENTS;
+    let yacht = stack.product("Yacht", max / 2 + 1, 10).await;
+    let alice = stack.customer("alice");
+
+    let problem = assert_problem(
+        stack.place(&alice, &order_body(&[(yacht, 2)])).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "total_too_large",
+    )
+    .await;
+    assert_eq!(first_field(&problem), "items");
+    assert_eq!(problem["total_cents"], max + 2);
+    assert_eq!(problem["max_total_cents"], max);
+    assert_eq!(
+        stack.stock(yacht).await,
+        10,
+        "the reservation was handed back"
+    );
+    assert_eq!(stack.orders_stored().await, 0);
+
+    // Exactly the maximum is one payment the bank takes.
+    let boat = stack.product("Boat", max / 2, 10).await;
+    let order = stack.paid_order(&alice, &[(boat, 2)]).await;
+    assert_eq!(order["total_cents"], max);
 }

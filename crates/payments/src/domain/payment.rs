@@ -4,13 +4,14 @@ use uuid::Uuid;
 
 use super::ValidationError;
 
-/// An amount in cents the bank accepts: 1 cent to 1,000,000.00.
+/// An amount in cents the bank accepts: 1 cent to [`platform::money::MAX_AMOUNT_CENTS`]
+/// (1,000,000.00).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AmountCents(i64);
 
 impl AmountCents {
     pub const MIN: i64 = 1;
-    pub const MAX: i64 = 100_000_000;
+    pub const MAX: i64 = platform::money::MAX_AMOUNT_CENTS;
 
     pub fn parse(cents: i64) -> Result<Self, ValidationError> {
         if (Self::MIN..=Self::MAX).contains(&cents) {

@@ -13,7 +13,7 @@ use platform::http::Readiness;
 use platform::{AuthUser, Claims, Role, Verifier};
 use uuid::Uuid;
 
-use crate::spawn;
+use crate::{spawn, spawn_with};
 
 const ISSUER: &str = "test-issuer";
 
@@ -253,4 +253,83 @@ async fn the_auth_user_extractor_answers_401_problems_and_ignores_identity_heade
         .await
         .unwrap();
     assert_eq!(bad_optional.status(), 401);
+}
+
+#[tokio::test]
+async fn metrics_and_readiness_details_are_for_operators_only() {
+    let key = TestKey::new("k1");
+    let (verifier, _) = verifier_with(&key);
+    let internal = platform::auth::InternalToken::new("internal secret");
+    let readiness = Readiness::new().check("database", || async { Err("refused".to_owned()) });
+    // Nobody's network is trusted: as a public client sees a server.
+    let options = platform::server::ServerOptions {
+        ops: Arc::new(platform::ops::OpsAccess::new(
+            Vec::new(),
+            Some(internal.clone()),
+            Some(Arc::new(verifier)),
+        )),
+        ..Default::default()
+    };
+    let service = spawn_with(Router::new(), readiness, options).await;
+    let get = |path: &str| service.client.get(service.at(path));
+
+    let metrics = get("/metrics").send().await.unwrap();
+    assert_eq!(metrics.status(), 403);
+    assert_eq!(
+        metrics.headers()["content-type"],
+        "application/problem+json"
+    );
+    let ready = get("/health/ready").send().await.unwrap();
+    assert_eq!(ready.status(), 503, "readiness still shows in the status");
+    let body: serde_json::Value = ready.json().await.unwrap();
+    assert_eq!(body["status"], "not_ready");
+    assert!(
+        body.get("checks").is_none(),
+        "no details for the public: {body}"
+    );
+    assert_eq!(get("/health/live").send().await.unwrap().status(), 200);
+
+    // A customer is no operator; an admin and another service are.
+    let mut customer = claims(60);
+    let customer_token = key.sign(&customer);
+    customer.role = Role::Admin;
+    customer.jti = Uuid::now_v7();
+    let admin_token = key.sign(&customer);
+    let as_customer = get("/metrics")
+        .bearer_auth(&customer_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_customer.status(), 403);
+    let as_admin = get("/metrics")
+        .bearer_auth(&admin_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(as_admin.status(), 200);
+    assert!(
+        as_admin
+            .text()
+            .await
+            .unwrap()
+            .contains("http_requests_total")
+    );
+    let as_service = get("/health/ready")
+        .header(platform::auth::INTERNAL_TOKEN_HEADER, internal.as_str())
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = as_service.json().await.unwrap();
+    assert_eq!(body["checks"]["database"]["reason"], "refused");
+    let wrong_secret = get("/metrics")
+        .header(platform::auth::INTERNAL_TOKEN_HEADER, "guess")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_secret.status(), 403);
+
+    // The default (loopback) lets this machine's own scraper in.
+    let local = spawn(Router::new(), Readiness::new()).await;
+    let metrics = local.client.get(local.at("/metrics")).send().await.unwrap();
+    assert_eq!(metrics.status(), 200);
 }

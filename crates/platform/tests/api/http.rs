@@ -19,6 +19,18 @@ fn routes() -> Router {
             post(|Json(body): Json<Echo>| async move { Json(body) }),
         )
         .route(
+            "/names/{name}",
+            get(|axum::extract::Path(name): axum::extract::Path<String>| async move { name }),
+        )
+        .route(
+            "/numbers/{number}",
+            get(
+                |axum::extract::Path(number): axum::extract::Path<u64>| async move {
+                    number.to_string()
+                },
+            ),
+        )
+        .route(
             "/boom",
             get(|| async {
                 if true {
@@ -65,6 +77,83 @@ async fn unknown_routes_and_wrong_methods_answer_problems() {
         (status, body["code"].as_str()),
         (405, Some("method_not_allowed"))
     );
+    let wrong_method = service
+        .client
+        .delete(service.at("/echo"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        wrong_method.headers()["allow"],
+        "POST",
+        "405 names what is allowed"
+    );
+    assert_eq!(problem(wrong_method).await.0, 405);
+}
+
+#[tokio::test]
+async fn path_segments_that_are_not_utf8_or_not_numbers_answer_problems() {
+    let service = spawn(routes(), Readiness::new()).await;
+    let fine = service
+        .client
+        .get(service.at("/names/caf%C3%A9"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fine.text().await.unwrap(), "café");
+    for path in [
+        "/names/%FF%FE",
+        "/numbers/%FF",
+        "/numbers/twelve",
+        "/numbers/-1",
+    ] {
+        let response = service.client.get(service.at(path)).send().await.unwrap();
+        let (status, body) = problem(response).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(body["code"], "bad_request", "{path}: {body}");
+        assert!(
+            body["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn only_short_safe_request_ids_are_echoed_and_others_are_replaced() {
+    let service = spawn(routes(), Readiness::new()).await;
+    let echoed = |id: &'static str| {
+        let request = service.client.get(service.at("/health/live"));
+        async move {
+            let response = request.header("x-request-id", id).send().await.unwrap();
+            response.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    for kept in [
+        "trace-me-123",
+        "0190b0e4-7c1d-7000-8000-000000000000",
+        "host/span:7==",
+    ] {
+        assert_eq!(echoed(kept).await, kept);
+    }
+    let long: &'static str = Box::leak("a".repeat(129).into_boxed_str());
+    for replaced in [
+        "two words",
+        "\"quoted\"",
+        "<script>",
+        "a;b",
+        "line\tbreak",
+        long,
+    ] {
+        let minted = echoed(replaced).await;
+        assert_ne!(minted, replaced);
+        assert!(
+            uuid::Uuid::parse_str(&minted).is_ok(),
+            "{replaced:?} → {minted}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 //! (outbox relay, idempotent consumers, the in-process bus) over real databases.
 
 mod auth;
+mod connections;
 mod events;
 mod http;
 mod resilience;
@@ -22,11 +23,25 @@ pub struct TestService {
 }
 
 pub async fn spawn(routes: Router, readiness: Readiness) -> TestService {
+    spawn_with(
+        routes,
+        readiness,
+        platform::server::ServerOptions::default(),
+    )
+    .await
+}
+
+/// [`spawn`] with server options of the test's choosing.
+pub async fn spawn_with(
+    routes: Router,
+    readiness: Readiness,
+    options: platform::server::ServerOptions,
+) -> TestService {
     let app = service_app("test", routes, readiness);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
-    platform::server::spawn("test", listener, app, shutdown.clone()).unwrap();
+    platform::server::spawn_with("test", listener, app, shutdown.clone(), options).unwrap();
     TestService {
         url: format!("http://{addr}"),
         client: reqwest::Client::new(),

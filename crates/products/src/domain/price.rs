@@ -7,8 +7,9 @@
 
 use super::ValidationError;
 
-/// The most a product may cost: one million in the currency's main unit.
-pub const MAX_PRICE_CENTS: i64 = 100_000_000;
+/// The most a product may cost: what the bank can charge at most (one million in the
+/// currency's main unit).
+pub const MAX_PRICE_CENTS: i64 = platform::money::MAX_AMOUNT_CENTS;
 
 /// A price in cents, from 0 (a free item) to [`MAX_PRICE_CENTS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
