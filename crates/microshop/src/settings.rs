@@ -217,6 +217,17 @@ pub struct Http {
     )]
     pub http_idle_timeout_secs: u64,
 
+    /// Seconds a request's handler has to produce its answer (its head: a stream then goes
+    /// on), or it is dropped and the client gets 503 `response_timeout`: a dependency that
+    /// accepts and never answers cannot hold requests forever.
+    #[arg(
+        long,
+        env = "MICROSHOP_HTTP_RESPONSE_TIMEOUT_SECS",
+        default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..=3600)
+    )]
+    pub http_response_timeout_secs: u64,
+
     /// Proxies whose `X-Forwarded-For` is believed: addresses or networks, comma-separated
     /// (`10.0.0.0/8,192.0.2.7`). Without it only microshop's own gateway is believed (it proves
     /// itself with the internal token); anyone else's header is ignored, so a client cannot
@@ -257,6 +268,7 @@ impl Http {
             limits: platform::server::ConnectionLimits {
                 header_read: std::time::Duration::from_secs(self.http_header_timeout_secs),
                 idle: std::time::Duration::from_secs(self.http_idle_timeout_secs),
+                response: std::time::Duration::from_secs(self.http_response_timeout_secs),
             },
             trust: std::sync::Arc::new(platform::http::ProxyTrust::new(
                 self.trusted_proxies.clone(),

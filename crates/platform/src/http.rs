@@ -36,6 +36,7 @@ use tower_http::trace::TraceLayer;
 use crate::json::MAX_BODY_BYTES;
 use crate::ops::Operator;
 use crate::problem::Problem;
+use crate::server::ResponseDeadline;
 
 /// Header carrying the request id across services and back to the client.
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -215,6 +216,7 @@ pub fn with_common_layers(service: &'static str, router: Router) -> Router {
     crate::metrics::handle();
     router
         .fallback(|| async { Problem::not_found() })
+        .layer(axum::middleware::from_fn(answer_by_the_deadline))
         // axum's own 405 names the allowed methods in `Allow`; `errors_as_problems` gives it
         // a problem body and keeps that header.
         .layer(axum::middleware::map_response(errors_as_problems))
@@ -243,6 +245,32 @@ pub fn with_common_layers(service: &'static str, router: Router) -> Router {
         ))
         .layer(axum::middleware::map_request(drop_unsafe_request_id))
 }
+
+/// Runs the handler under the request's [`ResponseDeadline`]: past it, the handler is dropped
+/// (a transaction it had open rolls back with its connection) and the client gets 503
+/// `response_timeout` with `Retry-After`, instead of waiting on a dependency that never answers.
+async fn answer_by_the_deadline(request: Request, next: axum::middleware::Next) -> Response {
+    let Some(&ResponseDeadline(deadline)) = request.extensions().get::<ResponseDeadline>() else {
+        return next.run(request).await;
+    };
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    match tokio::time::timeout(deadline, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(%method, path, ?deadline, "no answer within the response timeout");
+            Problem::service_unavailable(
+                "response_timeout",
+                "The service could not answer in time; retry shortly",
+            )
+            .retry_after(RESPONSE_TIMEOUT_RETRY_AFTER_SECS)
+            .into_response()
+        }
+    }
+}
+
+/// The `Retry-After` of a `response_timeout`.
+const RESPONSE_TIMEOUT_RETRY_AFTER_SECS: u64 = 5;
 
 /// The longest client-sent request id kept.
 const MAX_REQUEST_ID_LEN: usize = 128;

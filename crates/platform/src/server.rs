@@ -16,6 +16,13 @@
 //!   request whose body stalls halfway, a peer that vanished without a FIN. A response that
 //!   streams (Server-Sent Events and their keep-alive comments) keeps its connection alive.
 //!
+//! A third limit is per request: **a handler must answer within the response timeout**
+//! ([`ConnectionLimits::response`], put on each request as [`ResponseDeadline`] and enforced by
+//! [`crate::http::with_common_layers`]), or the request gets 503 `response_timeout` and the
+//! handler is dropped. A database or a neighbour that accepts connections and never answers
+//! would otherwise hold the request, its task and its pooled connection forever. Only the
+//! response's head is bounded: a streaming body (SSE) goes on.
+//!
 //! The clients microshop itself uses between services keep pooled connections for less than the
 //! header timeout ([`CLIENT_POOL_IDLE_TIMEOUT`]), so they never send on a connection the server
 //! is closing.
@@ -61,13 +68,24 @@ pub struct ConnectionLimits {
     pub header_read: Duration,
     /// A connection with no byte read or written for this long is closed.
     pub idle: Duration,
+    /// A handler that has not produced its response's head by then is dropped and answered
+    /// 503 `response_timeout`.
+    pub response: Duration,
 }
+
+/// The deadline of one request's answer, from [`ConnectionLimits::response`]; without it (a
+/// router served some other way, as in unit tests) no deadline applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResponseDeadline(pub Duration);
 
 impl Default for ConnectionLimits {
     fn default() -> Self {
         Self {
             header_read: Duration::from_secs(30),
             idle: Duration::from_secs(60),
+            // Above the gateway's upstream timeout (15 s) and every chain of calls and retries
+            // a handler makes, so only a hung dependency reaches it.
+            response: Duration::from_secs(30),
         }
     }
 }
@@ -170,6 +188,7 @@ async fn serve(
                 extensions.insert(ConnectInfo(peer));
                 extensions.insert(ClientIp(client));
                 extensions.insert(ops.clone());
+                extensions.insert(ResponseDeadline(limits.response));
                 request.map(Body::new)
             });
         let connection = builder

@@ -5,6 +5,10 @@
 //! connections are refused) and cuts the open ones, as a stopped server would;
 //! [`TcpProxy::come_back`] listens on the same port again. [`TcpProxy::cut_connections`] only
 //! cuts the open connections, as a restarted server or an idle-connection reaper would.
+//! [`TcpProxy::blackhole`] is the nastier failure: the port still accepts connections and the
+//! open ones stay open, but no byte ever comes back (a hung server, a firewall dropping
+//! packets, a dead host behind a still-open load balancer), until [`TcpProxy::lift_blackhole`]
+//! closes what it held and forwards again.
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -27,6 +31,8 @@ pub struct TcpProxy {
     connections: Arc<Mutex<CancellationToken>>,
     /// While up: what stops the accept loop, and every task of the proxy.
     up: Mutex<Option<(CancellationToken, TaskTracker)>>,
+    /// While blackholed: the token that lifts it.
+    hole: tokio::sync::watch::Sender<Option<CancellationToken>>,
 }
 
 impl TcpProxy {
@@ -66,6 +72,7 @@ impl TcpProxy {
             target,
             connections: Arc::new(Mutex::new(CancellationToken::new())),
             up: Mutex::new(None),
+            hole: tokio::sync::watch::Sender::new(None),
         };
         proxy.serve(listener);
         proxy
@@ -113,6 +120,22 @@ impl TcpProxy {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
+    /// Holds every connection, open and new, without ever answering: nothing is refused and
+    /// nothing comes back.
+    pub async fn blackhole(&self) {
+        self.hole.send_replace(Some(CancellationToken::new()));
+        // Let the open connections stop forwarding before the test goes on.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    /// Closes the connections the blackhole held and forwards new ones again.
+    pub async fn lift_blackhole(&self) {
+        if let Some(lift) = self.hole.send_replace(None) {
+            lift.cancel();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     fn cut(&self) {
         let mut connections = self.connections.lock().unwrap_or_else(|p| p.into_inner());
         connections.cancel();
@@ -128,6 +151,7 @@ impl TcpProxy {
             tasks.clone(),
             self.target.clone(),
             self.connections.clone(),
+            self.hole.clone(),
         ));
         *self.up.lock().unwrap_or_else(|p| p.into_inner()) = Some((stop, tasks));
     }
@@ -139,6 +163,7 @@ async fn accept(
     tasks: TaskTracker,
     target: String,
     connections: Arc<Mutex<CancellationToken>>,
+    hole: tokio::sync::watch::Sender<Option<CancellationToken>>,
 ) {
     loop {
         let client = tokio::select! {
@@ -152,16 +177,46 @@ async fn accept(
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        tasks.spawn(forward(client, target.clone(), cut));
+        tasks.spawn(forward(client, target.clone(), cut, hole.subscribe()));
     }
 }
 
-async fn forward(mut client: TcpStream, target: String, cut: CancellationToken) {
+async fn forward(
+    mut client: TcpStream,
+    target: String,
+    cut: CancellationToken,
+    mut hole: tokio::sync::watch::Receiver<Option<CancellationToken>>,
+) {
+    let held = hole.borrow_and_update().clone();
+    if let Some(lift) = held {
+        return hold(client, lift, cut).await;
+    }
     let Ok(mut server) = TcpStream::connect(&target).await else {
         return;
     };
-    tokio::select! {
-        () = cut.cancelled() => {}
-        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+    let blackholed = async {
+        hole.wait_for(Option::is_some)
+            .await
+            .ok()
+            .and_then(|lift| lift.clone())
+    };
+    let lift = tokio::select! {
+        () = cut.cancelled() => None,
+        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => None,
+        lift = blackholed => lift,
+    };
+    if let Some(lift) = lift {
+        drop(server);
+        hold(client, lift, cut).await;
     }
+}
+
+/// Keeps `client` open, reading nothing and sending nothing, until the blackhole is lifted (or
+/// the connection is cut); then closes it.
+async fn hold(client: TcpStream, lift: CancellationToken, cut: CancellationToken) {
+    tokio::select! {
+        () = lift.cancelled() => {}
+        () = cut.cancelled() => {}
+    }
+    drop(client);
 }

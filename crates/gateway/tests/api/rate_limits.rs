@@ -496,3 +496,57 @@ async fn the_limits_are_shared_again_once_redis_is_back() {
         "the check went to Redis again"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_accepts_and_never_answers_costs_one_timeout_then_limits_in_process() {
+    let Some(redis) = test_support::redis_url(
+        "rate_limits::a_redis_that_accepts_and_never_answers_costs_one_timeout_then_limits_in_process",
+    ) else {
+        return;
+    };
+    let proxy = test_support::proxy::TcpProxy::for_redis(&redis).await;
+    let prefix = unique_prefix();
+    let key = format!("{prefix}:ip:127.0.0.1");
+    let upstream = FakeUpstream::start("hits").await;
+    let app = GatewaySetup::new()
+        .service("hits", &[upstream.url()])
+        .rate_limits(1, 0, 60)
+        .redis(proxy.url(), &prefix)
+        .start()
+        .await;
+    let mut connection = redis_connection(&redis).await;
+    assert_eq!(app.get("/hits").send().await.unwrap().status(), 200);
+
+    // A hung Redis: connections are accepted, nothing is answered. No request waits longer
+    // than one check's timeout, and none is refused for it.
+    proxy.blackhole().await;
+    let _: () = redis::cmd("DEL")
+        .arg(&key)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let requests = futures::future::join_all((0..10).map(|_| async {
+        let started = Instant::now();
+        let status = app.get("/hits").send().await.unwrap().status();
+        (status, started.elapsed())
+    }))
+    .await;
+    for (status, elapsed) in &requests {
+        assert_eq!(*status, 200);
+        assert!(*elapsed < Duration::from_secs(2), "{elapsed:?}");
+    }
+    wait_for_limiter_status(&app, |status| status.starts_with("degraded")).await;
+    assert_eq!(
+        pttl(&mut connection, &key).await,
+        -2,
+        "nothing reached Redis"
+    );
+
+    proxy.lift_blackhole().await;
+    wait_for_limiter_status(&app, |status| status == "ok").await;
+    assert_eq!(app.get("/hits").send().await.unwrap().status(), 200);
+    assert!(
+        pttl(&mut connection, &key).await > 0,
+        "the check went to Redis again"
+    );
+}

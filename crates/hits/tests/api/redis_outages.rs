@@ -174,3 +174,38 @@ async fn a_redis_key_that_does_not_hold_a_count_is_an_opaque_500() {
     let _: i64 = redis::cmd("DEL").arg(&name).query(&mut direct).unwrap();
     assert_eq!(app.visit().await.hits, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_accepts_and_never_answers_gives_prompt_503s_and_counting_resumes() {
+    let Some(redis) = test_support::redis_url(
+        "redis_outages::a_redis_that_accepts_and_never_answers_gives_prompt_503s_and_counting_resumes",
+    ) else {
+        return;
+    };
+    let proxy = TcpProxy::for_redis(&redis).await;
+    let app = spawn_on_redis(proxy.url(), RedisKey::new(&redis)).await;
+    assert_eq!(app.visit().await.hits, 1);
+
+    // A hung Redis: the open connection and every new one are accepted, nothing comes back.
+    proxy.blackhole().await;
+    assert_visit_refused(&app).await;
+    let visits = futures::future::join_all((0..10).map(|_| assert_visit_refused(&app)));
+    tokio::time::timeout(REFUSAL_DEADLINE * 2, visits)
+        .await
+        .expect("concurrent visits to a hung Redis are refused in time too");
+    let started = Instant::now();
+    assert_redis_readiness(&app, StatusCode::SERVICE_UNAVAILABLE, "down").await;
+    assert!(
+        started.elapsed() < REFUSAL_DEADLINE,
+        "readiness took {:?} to answer",
+        started.elapsed()
+    );
+
+    proxy.lift_blackhole().await;
+    assert_eq!(
+        app.visit().await.hits,
+        2,
+        "no refused visit was counted, and counting goes on"
+    );
+    assert_redis_readiness(&app, StatusCode::OK, "up").await;
+}

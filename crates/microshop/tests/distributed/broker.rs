@@ -20,6 +20,10 @@ pub struct Broker {
 
 impl Drop for Broker {
     fn drop(&mut self) {
+        // A paused process ignores nothing but SIGKILL; resume it anyway so it exits cleanly.
+        let _ = Command::new("kill")
+            .args(["-CONT", &self.child.id().to_string()])
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -92,5 +96,25 @@ impl Broker {
     /// Makes the broker reachable again on the same address.
     pub async fn restore(&self) {
         self.proxy.come_back().await;
+    }
+
+    /// Hangs the broker (SIGSTOP): connections stay open and requests are accepted by the
+    /// kernel, but nothing is answered, the way a broker stuck in a long GC pause, a frozen VM
+    /// or a wedged disk looks to its clients.
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    /// Lets a paused broker go on (SIGCONT) from where it stopped.
+    pub fn resume(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "kill {signal} the broker");
     }
 }

@@ -35,12 +35,27 @@ const STORED: &[&str] = &[
     "auth", "users", "products", "payments", "orders", "notifier",
 ];
 
-/// A port nobody listens on right now.
+/// A port nobody listens on right now, for a process started next (or restarted later).
+///
+/// Chosen below the kernel's ephemeral range (32768–60999 on Linux): a port from `bind(0)` is
+/// an ephemeral one, and between handing it out and the process binding it, any outgoing
+/// connection on the machine (a Kafka client, a database pool) may take it as its local port;
+/// the service then fails to start with "address already in use". Ports handed out in this
+/// run are not handed out again.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
+    static GIVEN: Mutex<Vec<u16>> = Mutex::new(Vec::new());
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    for _ in 0..1000 {
+        // The low bits of a v7 UUID are random.
+        let port = 20_000 + (Uuid::now_v7().as_u128() % 12_000) as u16;
+        if !given.contains(&port) && TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            given.push(port);
+            return port;
+        }
+    }
+    panic!("no free port below the ephemeral range");
 }
 
 /// One service process, restartable with the same settings.

@@ -343,6 +343,202 @@ async fn a_broker_outage_delays_notifications_but_loses_none() {
         .await;
 }
 
+/// As admin, sets the bank's outage (`none`, `error`, `hang`).
+async fn bank_outage(cluster: &Cluster, outage: &str) {
+    let admin = cluster.login("admin", &cluster.admin_password).await;
+    let response = cluster
+        .client
+        .patch(format!("{}/payments/chaos", cluster.gateway()))
+        .bearer_auth(admin)
+        .json(&serde_json::json!({"outage": outage}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "setting the outage {outage}"
+    );
+}
+
+/// Places an order, expecting it stored (paid, or awaiting payment while the bank is away);
+/// returns its id.
+async fn stored_order(cluster: &Cluster, token: &str, product: i64) -> String {
+    let (status, body) = cluster
+        .place_order(token, product, &Uuid::now_v7().to_string())
+        .await
+        .unwrap();
+    assert!(
+        status == StatusCode::CREATED || status == StatusCode::SERVICE_UNAVAILABLE,
+        "{status}: {body}"
+    );
+    body["id"]
+        .as_str()
+        .or(body["order_id"].as_str())
+        .unwrap_or_else(|| panic!("no order id: {body}"))
+        .to_owned()
+}
+
+/// Waits until every order has been notified exactly once of each event it went through
+/// (`order.created`, and `order.paid` once paid), within `limit`.
+async fn await_every_event_notified_once(
+    cluster: &Cluster,
+    token: &str,
+    orders: &[String],
+    limit: Duration,
+) {
+    let deadline = Instant::now() + limit;
+    loop {
+        let mut expected = Vec::new();
+        for order in orders {
+            let body: Value = cluster
+                .client
+                .get(format!("{}/orders/{order}", cluster.gateway()))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            expected.push((order.clone(), "order.created"));
+            if body["status"] == "paid" {
+                expected.push((order.clone(), "order.paid"));
+            }
+        }
+        let mut seen: std::collections::HashMap<
+            (String, String),
+            std::collections::HashSet<String>,
+        > = std::collections::HashMap::new();
+        for notification in cluster.notifications(token).await {
+            let key = (
+                notification["order_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                notification["kind"].as_str().unwrap_or_default().to_owned(),
+            );
+            seen.entry(key)
+                .or_default()
+                .insert(notification["id"].as_str().unwrap_or_default().to_owned());
+        }
+        let duplicated: Vec<_> = seen.iter().filter(|(_, ids)| ids.len() > 1).collect();
+        assert!(duplicated.is_empty(), "notified twice: {duplicated:?}");
+        let missing: Vec<_> = expected
+            .iter()
+            .filter(|(order, kind)| !seen.contains_key(&(order.clone(), (*kind).to_owned())))
+            .collect();
+        if missing.is_empty() {
+            return;
+        }
+        if Instant::now() >= deadline {
+            let lag = metric_lines(cluster, "notifier-1", "events_consumer_lag").await;
+            panic!(
+                "{} of {} notifications missing after {limit:?}, such as {:?}; notifier lag: {lag:?}",
+                missing.len(),
+                expected.len(),
+                &missing[..missing.len().min(3)]
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// The lines of `process`'s `/metrics` that start with `name`.
+async fn metric_lines(cluster: &Cluster, process: &str, name: &str) -> Vec<String> {
+    let text = cluster
+        .client
+        .get(format!("{}/metrics", cluster.process(process).url()))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|line| line.starts_with(name))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_broker_loses_no_notification_and_lag_counts_what_is_not_committed() {
+    let _serial = SERIAL.lock().await;
+    let Some(broker) = broker::Broker::start("hung broker").await else {
+        return;
+    };
+    let Some(cluster) = Cluster::start(
+        "hung broker",
+        Options {
+            kafka_brokers: Some(broker.address()),
+            ..Options::default()
+        },
+    )
+    .await
+    else {
+        return;
+    };
+    let token = cluster.sign_in("patient").await;
+    let product = cluster.product(10_000).await;
+    let mut orders = Vec::new();
+
+    // The bank fails: orders' breaker on payments opens; the orders wait for payment.
+    bank_outage(&cluster, "error").await;
+    for _ in 0..8 {
+        orders.push(stored_order(&cluster, &token, product).await);
+    }
+    // The broker hangs: nothing answers, nothing is refused.
+    broker.pause();
+    let hung = Instant::now();
+    for _ in 0..20 {
+        orders.push(stored_order(&cluster, &token, product).await);
+    }
+    bank_outage(&cluster, "none").await;
+    tokio::time::sleep(Duration::from_secs(15).saturating_sub(hung.elapsed())).await;
+    broker.resume();
+    let back = Instant::now();
+    for _ in 0..10 {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (status, body) = cluster
+                .place_order(&token, product, &Uuid::now_v7().to_string())
+                .await
+                .unwrap();
+            if status == StatusCode::CREATED {
+                orders.push(body["id"].as_str().unwrap().to_owned());
+                break;
+            }
+            // The breaker may still be open for a moment.
+            if let Some(id) = body["order_id"].as_str().or(body["id"].as_str()) {
+                orders.push(id.to_owned());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "orders are never paid again: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+    let left = Duration::from_secs(30).saturating_sub(back.elapsed());
+    await_every_event_notified_once(&cluster, &token, &orders, left.max(Duration::from_secs(5)))
+        .await;
+
+    // Everything handled is committed: the lag, from committed offsets, comes down to 0.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let lag = metric_lines(&cluster, "notifier-1", "events_consumer_lag{").await;
+        let order_lag: Vec<_> = lag
+            .iter()
+            .filter(|line| line.contains("topic=\"order-events\""))
+            .collect();
+        if !order_lag.is_empty() && order_lag.iter().all(|line| line.ends_with(" 0")) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the lag stays up: {lag:?}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_a_notifier_instance_is_killed_the_other_notifies_every_event_once() {
     let _serial = SERIAL.lock().await;

@@ -25,8 +25,11 @@
 //!
 //! A service's consumer group on a topic is the Kafka group `<group>.<topic>`
 //! (`notifier.order-events`). `--kafka-namespace` prefixes every topic and group, so several
-//! deployments (or tests) can share one cluster. Consumer lag per partition comes from librdkafka's statistics
-//! (`events_consumer_lag{topic,group,partition}`).
+//! deployments (or tests) can share one cluster. Consumer lag per partition
+//! (`events_consumer_lag{topic,group,partition}`) is the group's committed offset against the
+//! partition's high watermark, both asked of the broker every few seconds: what is not
+//! committed is not handled, whatever the member has fetched (librdkafka's own statistics count
+//! a fetched message as consumed, and stop moving when fetching stops).
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -44,7 +47,6 @@ use rdkafka::consumer::{
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Headers, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
-use rdkafka::statistics::Statistics;
 use rdkafka::{ClientConfig, ClientContext, Message, Offset, TopicPartitionList};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -70,6 +72,11 @@ const MESSAGE_TIMEOUT_MS: &str = "9000";
 /// 500 ms alone would blow the half-second budget from an order to its notification. A
 /// `--kafka-property fetch.wait.max.ms=…` overrides it.
 const FETCH_WAIT_MAX_MS: &str = "50";
+
+/// A consumer group member's session timeout and heartbeat interval (Kafka's defaults), unless
+/// `--kafka-property` sets them.
+const SESSION_TIMEOUT_MS: &str = "45000";
+const HEARTBEAT_INTERVAL_MS: &str = "3000";
 
 /// Delay between attempts to create a topic or park a message while the broker is away
 /// (doubling, capped).
@@ -346,7 +353,11 @@ impl KafkaBus {
         }
     }
 
-    fn consumer(&self, group: &str, topic: &str) -> Result<StreamConsumer<LagContext>, KafkaError> {
+    fn consumer(
+        &self,
+        group: &str,
+        topic: &str,
+    ) -> Result<StreamConsumer<MemberContext>, KafkaError> {
         let mut config = base_config(
             &self.inner.config,
             &self.inner.brokers,
@@ -355,17 +366,23 @@ impl KafkaBus {
         if !self.has_property("fetch.wait.max.ms") {
             config.set("fetch.wait.max.ms", FETCH_WAIT_MAX_MS);
         }
+        // A member silent for this long is out of the group and its partitions go to the others
+        // (a member that stops cleanly leaves at once). Kafka's default: shorter, a broker that
+        // hangs for longer than this (a long GC pause, a frozen VM) expels every member at once
+        // when it comes back, and rebalances everything instead of carrying on.
+        for (name, value) in [
+            ("session.timeout.ms", SESSION_TIMEOUT_MS),
+            ("heartbeat.interval.ms", HEARTBEAT_INTERVAL_MS),
+        ] {
+            if !self.has_property(name) {
+                config.set(name, value);
+            }
+        }
         config
             .set("group.id", self.group_id(group, topic))
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
-            // A member that died hands its partitions over within this time.
-            .set("session.timeout.ms", "10000")
-            .set("heartbeat.interval.ms", "2000")
-            .set("statistics.interval.ms", "5000")
-            .create_with_context(LagContext {
-                topic: topic.to_owned(),
-                group: group.to_owned(),
+            .create_with_context(MemberContext {
                 rebalances: AtomicU64::new(0),
             })
     }
@@ -468,6 +485,12 @@ impl Bus for KafkaBus {
                 tracing::error!(topic = %name, %group, %error, "cannot subscribe");
                 return;
             }
+            let reporter = tokio::spawn(report_lag(
+                bus.clone(),
+                topic.clone(),
+                group.clone(),
+                shutdown.clone(),
+            ));
             let member = Member {
                 bus: &bus,
                 consumer: &consumer,
@@ -477,6 +500,7 @@ impl Bus for KafkaBus {
                 shutdown: &shutdown,
             };
             member.run().await;
+            reporter.abort();
         })
     }
 
@@ -497,10 +521,97 @@ impl Bus for KafkaBus {
     }
 }
 
+/// How often the consumer lag is measured.
+const LAG_INTERVAL: Duration = Duration::from_secs(2);
+
+/// How long one lag measurement may wait for the broker.
+const LAG_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Sets `events_consumer_lag` for every partition of `topic` every [`LAG_INTERVAL`], until
+/// `shutdown`: the high watermark minus the offset `group` committed (minus the low watermark
+/// when it committed nothing yet). Asked through a client of its own that never joins the
+/// group, so the measurement neither waits for the member nor depends on what it fetched.
+/// While the broker cannot answer, the last values stay.
+async fn report_lag(bus: KafkaBus, topic: String, group: String, shutdown: CancellationToken) {
+    let name = bus.name(&topic);
+    let mut config = base_config(&bus.inner.config, &bus.inner.brokers, &bus.inner.client_id);
+    config
+        .set("group.id", bus.group_id(&group, &topic))
+        .set("enable.auto.commit", "false");
+    let client: BaseConsumer<QuietContext> = match config.create_with_context(QuietContext) {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::warn!(topic = %name, %group, %error, "cannot measure the consumer lag");
+            return;
+        }
+    };
+    let client = Arc::new(client);
+    let mut tick = tokio::time::interval(LAG_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let (client, asked) = (client.clone(), name.clone());
+        // librdkafka's calls block their thread.
+        let measured = tokio::task::spawn_blocking(move || committed_lag(&client, &asked)).await;
+        match measured {
+            Ok(Ok(lags)) => {
+                for (partition, lag) in lags {
+                    metrics::gauge!(
+                        "events_consumer_lag",
+                        "topic" => topic.clone(),
+                        "group" => group.clone(),
+                        "partition" => partition.to_string()
+                    )
+                    .set(lag as f64);
+                }
+            }
+            Ok(Err(error)) => {
+                tracing::debug!(topic = %name, %group, %error, "cannot measure the consumer lag now");
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// Per partition of `topic`: its high watermark minus the group's committed offset.
+fn committed_lag(
+    client: &BaseConsumer<QuietContext>,
+    topic: &str,
+) -> Result<Vec<(i32, i64)>, KafkaError> {
+    let metadata = client.fetch_metadata(Some(topic), LAG_TIMEOUT)?;
+    let partitions: Vec<i32> = metadata
+        .topics()
+        .iter()
+        .filter(|found| found.name() == topic)
+        .flat_map(|found| found.partitions().iter().map(|partition| partition.id()))
+        .collect();
+    let mut wanted = TopicPartitionList::new();
+    for partition in &partitions {
+        wanted.add_partition(topic, *partition);
+    }
+    let committed = client.committed_offsets(wanted, LAG_TIMEOUT)?;
+    let mut lags = Vec::with_capacity(partitions.len());
+    for partition in partitions {
+        let (low, high) = client.fetch_watermarks(topic, partition, LAG_TIMEOUT)?;
+        let position = committed
+            .find_partition(topic, partition)
+            .and_then(|element| match element.offset() {
+                Offset::Offset(offset) => Some(offset),
+                _ => None,
+            })
+            .unwrap_or(low);
+        lags.push((partition, (high - position).max(0)));
+    }
+    Ok(lags)
+}
+
 /// One member of a consumer group, reading its assigned partitions.
 struct Member<'a> {
     bus: &'a KafkaBus,
-    consumer: &'a StreamConsumer<LagContext>,
+    consumer: &'a StreamConsumer<MemberContext>,
     topic: &'a str,
     group: &'a str,
     handler: &'a dyn Handler,
@@ -510,7 +621,7 @@ struct Member<'a> {
 /// A received message, detached from the consumer so that it can wait for its turn.
 struct Received {
     message: OwnedMessage,
-    /// The member's assignment generation when it arrived (see [`LagContext::generation`]).
+    /// The member's assignment generation when it arrived (see [`MemberContext::generation`]).
     generation: u64,
 }
 
@@ -871,6 +982,9 @@ fn log_client_error(error: &KafkaError, reason: &str) {
 #[derive(Clone, Copy)]
 struct QuietContext;
 
+/// The lag reporter's client never joins its group: nothing to do on a rebalance.
+impl ConsumerContext for QuietContext {}
+
 impl ClientContext for QuietContext {
     fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
         log_client_message(level, facility, message);
@@ -895,16 +1009,13 @@ fn log_client_message(level: RDKafkaLogLevel, facility: &str, message: &str) {
     }
 }
 
-/// A consumer's context: errors through [`log_client_error`], each partition's consumer lag
-/// from librdkafka's statistics, and the count of rebalances.
-struct LagContext {
-    topic: String,
-    group: String,
+/// A consumer's context: errors through [`log_client_error`] and the count of rebalances.
+struct MemberContext {
     /// Bumped by every rebalance (assignment or revocation).
     rebalances: AtomicU64,
 }
 
-impl LagContext {
+impl MemberContext {
     /// The member's assignment generation: it changes whenever a rebalance ran, after which
     /// every assigned partition restarts from its committed offset.
     fn generation(&self) -> u64 {
@@ -912,7 +1023,7 @@ impl LagContext {
     }
 }
 
-impl ClientContext for LagContext {
+impl ClientContext for MemberContext {
     fn log(&self, level: RDKafkaLogLevel, facility: &str, message: &str) {
         log_client_message(level, facility, message);
     }
@@ -920,28 +1031,9 @@ impl ClientContext for LagContext {
     fn error(&self, error: KafkaError, reason: &str) {
         log_client_error(&error, reason);
     }
-
-    fn stats(&self, statistics: Statistics) {
-        for topic in statistics.topics.values() {
-            for (partition, stats) in &topic.partitions {
-                // -1 is librdkafka's internal "unassigned" partition; a negative lag means
-                // "not known yet".
-                if *partition < 0 || stats.consumer_lag < 0 {
-                    continue;
-                }
-                metrics::gauge!(
-                    "events_consumer_lag",
-                    "topic" => self.topic.clone(),
-                    "group" => self.group.clone(),
-                    "partition" => partition.to_string()
-                )
-                .set(stats.consumer_lag as f64);
-            }
-        }
-    }
 }
 
-impl ConsumerContext for LagContext {
+impl ConsumerContext for MemberContext {
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, _rebalance: &Rebalance<'_>) {
         self.rebalances.fetch_add(1, Ordering::AcqRel);
     }
@@ -1122,6 +1214,15 @@ mod tests {
             ["k1", "k2", "k3", "k4"],
             "s2 waits behind s1"
         );
+        // Everything was fetched, nothing committed: the lag says so.
+        let lag = |value: u32| {
+            format!("events_consumer_lag{{topic=\"{topic}\",group=\"g\",partition=\"0\"}} {value}")
+        };
+        crate::metrics::handle();
+        wait_until("the lag counts the uncommitted messages", || {
+            crate::metrics::render().lines().any(|line| line == lag(6))
+        })
+        .await;
         first_stop.cancel();
         first.await.unwrap();
 
@@ -1138,6 +1239,10 @@ mod tests {
         let second = second_seen.lock().unwrap().clone();
         let position = |label: &str| second.iter().position(|seen| seen == label).unwrap();
         assert!(position("s1") < position("s2"), "{second:?}");
+        wait_until("the lag comes down once all is committed", || {
+            crate::metrics::render().lines().any(|line| line == lag(0))
+        })
+        .await;
     }
 
     fn recording() -> (Arc<dyn Handler>, Arc<Mutex<Vec<String>>>) {

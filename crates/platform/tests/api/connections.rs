@@ -16,7 +16,20 @@ use tokio_util::sync::CancellationToken;
 const LIMITS: ConnectionLimits = ConnectionLimits {
     header_read: Duration::from_millis(800),
     idle: Duration::from_millis(1500),
+    // Above the idle timeout, so that a stalled body meets the idle timeout first.
+    response: Duration::from_millis(2500),
 };
+
+/// Set when the `/hang` handler's future is dropped.
+static HANG_DROPPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+struct SetOnDrop;
+
+impl Drop for SetOnDrop {
+    fn drop(&mut self) {
+        HANG_DROPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
 
 struct Server {
     addr: std::net::SocketAddr,
@@ -24,9 +37,21 @@ struct Server {
 }
 
 async fn server() -> Server {
+    server_with(LIMITS).await
+}
+
+async fn server_with(limits: ConnectionLimits) -> Server {
     let routes = Router::new()
         .route("/hello", get(|| async { "hello" }))
         .route("/echo", post(|body: String| async move { body }))
+        // A handler waiting on a dependency that accepted and never answers.
+        .route(
+            "/hang",
+            get(|| async {
+                let _dropped = SetOnDrop;
+                futures::future::pending::<&'static str>().await
+            }),
+        )
         .route(
             "/stream",
             get(|| async {
@@ -39,7 +64,7 @@ async fn server() -> Server {
     let addr = listener.local_addr().unwrap();
     let shutdown = CancellationToken::new();
     let options = ServerOptions {
-        limits: LIMITS,
+        limits,
         ..ServerOptions::default()
     };
     platform::server::spawn_with("test", listener, app, shutdown.clone(), options).unwrap();
@@ -144,6 +169,54 @@ async fn a_body_that_stalls_halfway_gets_the_connection_closed() {
     );
 }
 
+#[tokio::test]
+async fn a_handler_that_never_answers_is_dropped_and_answered_503_at_the_response_timeout() {
+    // As by default, the response timeout comes before the idle timeout would close the
+    // connection of a request whose handler is still working.
+    let limits = ConnectionLimits {
+        response: Duration::from_millis(1000),
+        ..LIMITS
+    };
+    let server = server_with(limits).await;
+    let client = reqwest::Client::new();
+    let started = Instant::now();
+    let response = tokio::time::timeout(
+        Duration::from_secs(10),
+        client.get(format!("http://{}/hang", server.addr)).send(),
+    )
+    .await
+    .expect("answered, not left hanging")
+    .unwrap();
+    let waited = started.elapsed();
+    assert!(
+        waited >= limits.response && waited < limits.response * 3,
+        "answered after {waited:?}"
+    );
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "5");
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(
+        body["type"].as_str().unwrap().ends_with("response_timeout"),
+        "{body}"
+    );
+    assert!(
+        HANG_DROPPED.load(std::sync::atomic::Ordering::SeqCst),
+        "the handler was dropped, not left running"
+    );
+    // The server goes on serving.
+    let answer = client
+        .get(format!("http://{}/hello", server.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.text().await.unwrap(), "hello");
+}
+
+/// Also past the response timeout: only a response's head is bounded.
 #[tokio::test]
 async fn a_streaming_response_keeps_its_connection_past_the_idle_timeout() {
     let server = server().await;

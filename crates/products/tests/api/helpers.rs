@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use platform::auth::InternalToken;
+use platform::server::ConnectionLimits;
 use platform::{ServiceEnv, Wiring};
 use products::Config;
 use reqwest::{Response, StatusCode};
@@ -53,19 +54,31 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         ..Config::default()
     };
     configure(&mut config);
-    start(config, dir, Some(database), TestKeys::new()).await
+    start(
+        config,
+        dir,
+        Some(database),
+        TestKeys::new(),
+        ConnectionLimits::default(),
+    )
+    .await
 }
 
 /// Products configured with `database_url` as given (a database the test controls), with an
 /// empty catalogue.
 pub async fn spawn_app_over(database_url: String) -> TestApp {
+    spawn_app_over_with_limits(database_url, ConnectionLimits::default()).await
+}
+
+/// [`spawn_app_over`], its server held to `limits` (a short response timeout, say).
+pub async fn spawn_app_over_with_limits(database_url: String, limits: ConnectionLimits) -> TestApp {
     let config = Config {
         seed_catalogue: false,
         database_url: Some(database_url),
         ..Config::default()
     };
     let dir = Arc::new(tempfile::tempdir().expect("a temporary directory"));
-    start(config, dir, None, TestKeys::new()).await
+    start(config, dir, None, TestKeys::new(), limits).await
 }
 
 /// Products on a fresh PostgreSQL database (see [`PgDatabase`]), or `None` with a note when no
@@ -81,7 +94,14 @@ pub async fn spawn_postgres_app(
     };
     configure(&mut config);
     let dir = Arc::new(tempfile::tempdir().expect("a temporary directory"));
-    let app = start(config, dir, None, TestKeys::new()).await;
+    let app = start(
+        config,
+        dir,
+        None,
+        TestKeys::new(),
+        ConnectionLimits::default(),
+    )
+    .await;
     Some((app, database))
 }
 
@@ -150,6 +170,7 @@ async fn start(
     dir: Arc<TempDir>,
     database: Option<Arc<TestDatabase>>,
     keys: TestKeys,
+    limits: ConnectionLimits,
 ) -> TestApp {
     let (wiring, _bus) = test_support::wiring(&keys);
     let env = ServiceEnv {
@@ -160,8 +181,18 @@ async fn start(
         .await
         .expect("products starts");
     let listener = platform::server::bind("127.0.0.1", 0).await.unwrap();
-    let running =
-        platform::server::spawn("products", listener, router, wiring.shutdown.clone()).unwrap();
+    let options = platform::server::ServerOptions {
+        limits,
+        ..Default::default()
+    };
+    let running = platform::server::spawn_with(
+        "products",
+        listener,
+        router,
+        wiring.shutdown.clone(),
+        options,
+    )
+    .unwrap();
     TestApp {
         address: format!("http://{}", running.addr),
         client: reqwest::Client::builder()
@@ -194,6 +225,7 @@ impl TestApp {
             self.dir.clone(),
             self.database.clone(),
             self.keys.clone(),
+            ConnectionLimits::default(),
         )
         .await
     }
