@@ -3,10 +3,11 @@
 //! and the access token they still hold is refused by the gateway and by every service within
 //! the revocation poll interval (5 s by default), through the whole embedded stack:
 //! users' outbox → `user.deleted` on the bus → auth disables the account → every verifier's
-//! next poll of auth's disabled accounts.
+//! next poll of auth's disabled accounts (and the notifier ends the user's open streams).
 
 use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use microshop::settings::Service;
 use serde_json::{Value, json};
 
@@ -100,6 +101,16 @@ async fn a_user_who_deletes_themselves_can_no_longer_log_in_refresh_or_order() {
     )
     .await;
     assert_eq!(orders.status(), 200);
+    let stream = send(
+        &stack,
+        reqwest::Method::GET,
+        format!("{gateway}/notifications/stream"),
+        Some(&access),
+        None,
+    )
+    .await;
+    assert_eq!(stream.status(), 200);
+    let mut stream = stream.bytes_stream();
 
     let deleted = send(
         &stack,
@@ -171,6 +182,17 @@ async fn a_user_who_deletes_themselves_can_no_longer_log_in_refresh_or_order() {
         )
     })
     .await;
+
+    // The notification stream the token opened ends too (its `expired` event, then the end).
+    let mut seen = String::new();
+    let ended = tokio::time::timeout(BOUND + SLACK, async {
+        while let Some(chunk) = stream.next().await {
+            seen.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream is still open: {seen}");
+    assert!(seen.contains("event: expired"), "{seen}");
 
     // The username is not handed to someone else.
     let again = send(
