@@ -20,6 +20,10 @@ pub const DEFAULT_SIGNING_KEY_RELOAD_SECS: u64 = 10;
 /// Database connections per process.
 pub const DEFAULT_DB_POOL_SIZE: u32 = 10;
 
+/// How often every token verifier asks auth for newly disabled accounts, in milliseconds: a
+/// deleted user's access token is refused at most this long after auth disabled the account.
+pub const DEFAULT_TOKEN_REVOCATION_POLL_MS: u64 = 5_000;
+
 /// Registrations allowed per client address and hour unless configured otherwise: plenty for
 /// the people behind one address, too few for a script filling the user table.
 pub const DEFAULT_REGISTRATIONS_PER_HOUR: u32 = 20;
@@ -76,6 +80,18 @@ pub struct Config {
     )]
     pub issuer: String,
 
+    /// Milliseconds between two polls of the accounts disabled since the last one, by every
+    /// token verifier (each service's, the gateway's, auth's own): the bound on how long the
+    /// access token of a deleted user is still accepted. Read by every process, not only auth.
+    #[arg(
+        long = "auth-token-revocation-poll-ms",
+        id = "auth-token-revocation-poll-ms",
+        env = "MICROSHOP_AUTH_TOKEN_REVOCATION_POLL_MS",
+        default_value_t = DEFAULT_TOKEN_REVOCATION_POLL_MS,
+        value_parser = clap::value_parser!(u64).range(100..=60_000)
+    )]
+    pub token_revocation_poll_ms: u64,
+
     /// Password hashes computed at once at most; default: the number of CPUs minus one (at least 1).
     #[arg(
         long = "auth-max-concurrent-hashes",
@@ -125,6 +141,7 @@ impl Default for Config {
             access_token_ttl_secs: DEFAULT_ACCESS_TOKEN_TTL_SECS,
             refresh_token_ttl_secs: DEFAULT_REFRESH_TOKEN_TTL_SECS,
             issuer: platform::auth::DEFAULT_ISSUER.to_owned(),
+            token_revocation_poll_ms: DEFAULT_TOKEN_REVOCATION_POLL_MS,
             max_concurrent_hashes: None,
             signing_key_reload_secs: DEFAULT_SIGNING_KEY_RELOAD_SECS,
             registrations_per_hour: DEFAULT_REGISTRATIONS_PER_HOUR,
@@ -140,6 +157,11 @@ impl Config {
 
     pub fn refresh_token_ttl(&self) -> Duration {
         Duration::from_secs(self.refresh_token_ttl_secs)
+    }
+
+    /// The interval of every verifier's poll of disabled accounts.
+    pub fn token_revocation_poll(&self) -> Duration {
+        Duration::from_millis(self.token_revocation_poll_ms)
     }
 
     pub fn signing_key_reload(&self) -> Duration {
@@ -222,6 +244,10 @@ mod tests {
             parsed.signing_key_reload_secs,
             default.signing_key_reload_secs
         );
+        assert_eq!(
+            parsed.token_revocation_poll_ms,
+            default.token_revocation_poll_ms
+        );
     }
 
     #[test]
@@ -242,6 +268,8 @@ mod tests {
             "4",
             "--auth-signing-key-reload-secs",
             "0",
+            "--auth-token-revocation-poll-ms",
+            "250",
             "--auth-admin-password",
             "an admin password",
         ])
@@ -254,6 +282,7 @@ mod tests {
         assert_eq!(parsed.issuer, "test-issuer");
         assert_eq!(parsed.hash_concurrency(), 4);
         assert_eq!(parsed.signing_key_reload_secs, 0);
+        assert_eq!(parsed.token_revocation_poll(), Duration::from_millis(250));
         assert_eq!(
             parsed.admin_password.as_ref().map(Secret::expose),
             Some("an admin password")

@@ -4,11 +4,13 @@
 //! EdDSA access tokens that any service verifies on its own against the published JWKS, and
 //! opaque refresh tokens that only auth can exchange, rotated on every use with reuse detection.
 //! The flows are in [`sessions`] and [`registration`], the HTTP surface in [`routes`], the keys
-//! in [`keys`], the input types in [`domain`], the database in [`storage`], and what auth
-//! announces to other services (`user.registered`, through the outbox) in [`events`].
+//! in [`keys`], the input types in [`domain`], the database in [`storage`], what auth
+//! announces to other services (`user.registered`, through the outbox) in [`events`], and what
+//! a deleted user's account becomes (disabled, its tokens refused everywhere) in [`deletion`].
 
 pub mod bootstrap;
 pub mod config;
+pub mod deletion;
 pub mod domain;
 pub mod error;
 pub mod events;
@@ -44,7 +46,8 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Opens the database (running migrations), starts the outbox relay that publishes auth's
-/// events on `wiring.bus`, makes sure a signing key and the `admin` account exist, and returns
+/// events on `wiring.bus`, the consumer of `user.deleted` and the poll of its own verifier's
+/// disabled accounts, makes sure a signing key and the `admin` account exist, and returns
 /// the complete service, ready to serve. Background work stops on `wiring.shutdown`. A
 /// PostgreSQL database that cannot be reached yet does not stop the start: the key and the
 /// account are made once it can be, and the service answers 503 until then (see
@@ -61,7 +64,7 @@ pub async fn app(config: &Config, env: &Env, wiring: &Wiring) -> anyhow::Result<
         wiring.bus.clone(),
         wiring.shutdown.clone(),
     );
-    let state = AppState::new(config, storage, relay).await?;
+    let state = AppState::new(config, storage, relay, wiring.internal_token.clone()).await?;
     let prepared = (state.clone(), config.clone(), env.clone());
     database
         .start(storage::MIGRATIONS, wiring.shutdown.clone(), move || {
@@ -75,6 +78,8 @@ pub async fn app(config: &Config, env: &Env, wiring: &Wiring) -> anyhow::Result<
         })
         .await
         .context("cannot open the auth database")?;
+    deletion::spawn(&state.storage, &wiring.bus, &wiring.shutdown);
+    spawn_revocation_poll(&state, &database, config, wiring);
     let bus = wiring.bus.clone();
     let readiness = Readiness::new()
         .opened_database(database.clone())
@@ -87,6 +92,27 @@ pub async fn app(config: &Config, env: &Env, wiring: &Wiring) -> anyhow::Result<
         database.guard(router(state)),
         readiness,
     ))
+}
+
+/// Polls auth's own list of disabled accounts into its verifier, once the database is ready.
+fn spawn_revocation_poll(
+    state: &AppState,
+    database: &platform::db::Database,
+    config: &Config,
+    wiring: &Wiring,
+) {
+    let verifier = state.verifier.clone();
+    let database = database.clone();
+    let every = config.token_revocation_poll();
+    let shutdown = wiring.shutdown.clone();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = shutdown.cancelled() => {}
+            () = database.wait_ready() => {
+                verifier.spawn_revocation_poll(every, shutdown);
+            }
+        }
+    });
 }
 
 /// Adds a new signing key, used for new tokens by every auth process within its reload delay;

@@ -17,7 +17,8 @@ use utoipa::{Modify, OpenApi};
     ),
     tags(
         (name = "auth", description = "Registration, sessions and the caller's account"),
-        (name = "tokens", description = "Token verification for other services and ForwardAuth; the JWKS")
+        (name = "tokens", description = "Token verification for other services and ForwardAuth; the JWKS"),
+        (name = "internal", description = "Service-to-service only (X-Internal-Token); not published by the gateway")
     )
 )]
 struct ApiDoc;

@@ -175,12 +175,13 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> Result<TokenPair,
     let Some(consumed) = consumed else {
         return Err(refused(state, &token_hash, now).await?);
     };
-    // Read the account again: a role changed since the login applies from this token on.
+    // Read the account again: a role changed since the login applies from this token on, and
+    // an account disabled meanwhile (its user deleted while this refresh ran) gets nothing.
     let account = state
         .storage
         .find_account(consumed.user_id)
         .await?
-        .ok_or(AuthError::UnknownAccount)?;
+        .ok_or(AuthError::InvalidRefreshToken(RefreshRefusal::Revoked))?;
     Ok(TokenPair {
         access_token: access_token(state, &account).await?,
         refresh_token: successor.token,

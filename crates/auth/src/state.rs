@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use axum::extract::FromRef;
 use platform::Verifier;
+use platform::auth::InternalToken;
 use platform::events::outbox::Relay;
 
 use crate::config::Config;
+use crate::deletion::LocalRevocations;
 use crate::keys::{KeyRing, LocalKeys};
 use crate::passwords::Passwords;
 use crate::storage::Storage;
@@ -29,18 +31,27 @@ pub struct AppState {
     pub storage: Storage,
     pub passwords: Arc<Passwords>,
     pub keys: Arc<KeyRing>,
-    /// Checks access tokens against this service's own key store, for [`platform::AuthUser`].
+    /// Checks access tokens against this service's own key store and list of disabled
+    /// accounts, for [`platform::AuthUser`].
     pub verifier: Arc<Verifier>,
     pub settings: Arc<Settings>,
     /// Publishes the outbox; woken after each account creation so `user.registered` leaves at
     /// once instead of at the next poll.
     pub relay: Relay,
+    /// What other services present on internal routes, for [`platform::auth::InternalCaller`].
+    pub internal_token: InternalToken,
 }
 
 impl AppState {
     /// Builds the state over an opened database and its running outbox relay; computes the
-    /// dummy password hash, so it takes as long as one hash.
-    pub async fn new(config: &Config, storage: Storage, relay: Relay) -> anyhow::Result<Self> {
+    /// dummy password hash, so it takes as long as one hash. The verifier's list of disabled
+    /// accounts is polled by whoever runs the service ([`crate::app`]).
+    pub async fn new(
+        config: &Config,
+        storage: Storage,
+        relay: Relay,
+        internal_token: InternalToken,
+    ) -> anyhow::Result<Self> {
         let passwords = Arc::new(Passwords::new(config.hash_concurrency()).await?);
         let keys = Arc::new(KeyRing::new(
             storage.clone(),
@@ -51,7 +62,11 @@ impl AppState {
         // refetches, and a key rotated by another process must verify at once.
         let verifier = Arc::new(
             Verifier::new(config.issuer.clone(), LocalKeys(keys.clone()))
-                .with_refetch_interval(Duration::ZERO),
+                .with_refetch_interval(Duration::ZERO)
+                .with_revocations(LocalRevocations {
+                    storage: storage.clone(),
+                    access_ttl: config.access_token_ttl(),
+                }),
         );
         Ok(Self {
             storage,
@@ -65,6 +80,7 @@ impl AppState {
                 registrations_per_hour: config.registrations_per_hour,
             }),
             relay,
+            internal_token,
         })
     }
 }
@@ -72,5 +88,11 @@ impl AppState {
 impl FromRef<AppState> for Arc<Verifier> {
     fn from_ref(state: &AppState) -> Self {
         state.verifier.clone()
+    }
+}
+
+impl FromRef<AppState> for InternalToken {
+    fn from_ref(state: &AppState) -> Self {
+        state.internal_token.clone()
     }
 }

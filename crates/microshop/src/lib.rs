@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use axum::Router;
-use platform::auth::InternalToken;
+use platform::auth::{HttpRevocationSource, InternalToken};
 use platform::events::Bus;
 use platform::events::kafka::KafkaBus;
 use platform::events::memory::MemoryBus;
@@ -82,11 +82,17 @@ impl Stack {
         };
         let bus = event_bus(settings, "microshop")?;
         let shutdown = CancellationToken::new();
+        let internal_token = InternalToken::random();
+        // One verifier for the process: the gateway's and every service's, all refusing the
+        // tokens of the accounts auth lists as disabled.
+        let verifier = Verifier::remote(settings.auth.issuer.clone(), &urls.auth).with_revocations(
+            HttpRevocationSource::new(&urls.auth, internal_token.clone()),
+        );
         let wiring = Wiring {
             bus,
-            verifier: Arc::new(Verifier::remote(settings.auth.issuer.clone(), &urls.auth)),
+            verifier: Arc::new(verifier),
             urls,
-            internal_token: InternalToken::random(),
+            internal_token,
             shutdown: shutdown.clone(),
         };
         let options = settings
@@ -119,6 +125,10 @@ impl Stack {
                 options.clone(),
             )?);
         }
+        // Auth serves now: the first poll finds it.
+        wiring
+            .verifier
+            .spawn_revocation_poll(settings.auth.token_revocation_poll(), shutdown.clone());
         Ok(Self {
             addrs,
             shutdown,
@@ -236,12 +246,31 @@ pub async fn serve_one(
         }
     };
     let urls = &settings.urls;
+    let mut verifier = Verifier::remote(settings.auth.issuer.clone(), &urls.auth_url);
+    // Auth verifies with its own verifier, over its own list of disabled accounts.
+    if service == Service::Auth {
+        if configured_token.is_none() {
+            tracing::warn!(
+                "no MICROSHOP_INTERNAL_TOKEN: the other services cannot ask this auth for \
+                 disabled accounts, so they accept the tokens of deleted users until they expire"
+            );
+        }
+    } else {
+        match &configured_token {
+            Some(token) => {
+                verifier = verifier
+                    .with_revocations(HttpRevocationSource::new(&urls.auth_url, token.clone()));
+            }
+            None => tracing::warn!(
+                "no MICROSHOP_INTERNAL_TOKEN: this {} cannot ask auth for disabled accounts, so it \
+                 accepts the tokens of deleted users until they expire",
+                service.name()
+            ),
+        }
+    }
     let wiring = Wiring {
         bus: event_bus(settings, service.name())?,
-        verifier: Arc::new(Verifier::remote(
-            settings.auth.issuer.clone(),
-            &urls.auth_url,
-        )),
+        verifier: Arc::new(verifier),
         urls: ServiceUrls {
             auth: urls.auth_url.clone(),
             users: urls.users_url.clone(),
@@ -280,6 +309,9 @@ pub async fn serve_one(
     let options = settings
         .http
         .server_options(configured_token.as_ref(), wiring.verifier.clone());
+    wiring
+        .verifier
+        .spawn_revocation_poll(settings.auth.token_revocation_poll(), shutdown.clone());
     Ok(server::spawn_with(
         service.name(),
         listener,

@@ -3,15 +3,27 @@
 //! Tokens are EdDSA (Ed25519) JWTs issued by the auth service; its public keys come as a JWKS.
 //! Every service verifies tokens itself (so calling a service without the gateway gives nothing
 //! away) and the gateway verifies before forwarding. Verifications are cached until the token
-//! expires: an access token cannot be revoked before its expiry anyway, so the cache changes no
-//! answer, it only skips the signature check on a session's later requests.
+//! expires: the cache only skips the signature check on a session's later requests; the
+//! revocation check below runs on every request, cached or not.
 //!
 //! A token whose `kid` is unknown triggers one JWKS refetch (keys rotate), rate-limited so a
 //! stream of forged `kid`s cannot turn into a stream of requests to auth.
+//!
+//! Revocation: a signed token stays valid until it expires, but the account behind it may be
+//! disabled before that (its user was deleted). A verifier given a [`RevocationSource`]
+//! ([`Verifier::with_revocations`]; auth's internal `GET /internal/disabled-accounts` over HTTP,
+//! [`HttpRevocationSource`]) polls it every few seconds ([`Verifier::spawn_revocation_poll`],
+//! [`DEFAULT_REVOCATION_POLL`]) and refuses every token whose `sub` is on the list with
+//! [`TokenError::Revoked`] (401 `token_revoked`). So a deleted user's token is refused at most
+//! one poll interval after auth disabled the account. When the source cannot be reached the
+//! verifier keeps the list it has (the shop keeps working while auth is down) and logs it: the
+//! bound holds while auth answers.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
@@ -144,6 +156,104 @@ impl KeySource for HttpKeySource {
     }
 }
 
+/// How often a verifier asks for newly disabled accounts unless configured otherwise: the bound
+/// on how long a deleted user's access token is still accepted.
+pub const DEFAULT_REVOCATION_POLL: Duration = Duration::from_secs(5);
+
+/// How far back each poll looks again before the newest entry it has seen, so an account
+/// disabled by a transaction that committed late, or by an auth process whose clock is a little
+/// behind, is not skipped.
+pub const REVOCATION_OVERLAP_MS: i64 = 30_000;
+
+/// One disabled account, as auth lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DisabledAccount {
+    pub user_id: Uuid,
+    /// When auth disabled it, unix milliseconds (the cursor of the next poll).
+    pub disabled_at_ms: i64,
+}
+
+/// A page of accounts disabled since a cursor: auth's answer to
+/// `GET /internal/disabled-accounts?since=<unix ms>`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct DisabledAccounts {
+    /// Oldest first (by `disabled_at_ms`, then `user_id`).
+    pub accounts: Vec<DisabledAccount>,
+    /// The page is full: ask again with `since` = the last entry's `disabled_at_ms`.
+    pub more: bool,
+    /// How long an entry must be remembered: no access token lives longer than this after its
+    /// account was disabled (the access-token lifetime plus leeway).
+    pub retain_secs: u64,
+}
+
+/// Where a verifier learns which accounts are disabled.
+pub trait RevocationSource: Send + Sync + 'static {
+    /// Accounts disabled at or after `since_ms` (unix milliseconds); with `None`, every one
+    /// whose tokens may still be live.
+    fn disabled_since(
+        &self,
+        since_ms: Option<i64>,
+    ) -> BoxFuture<'_, anyhow::Result<DisabledAccounts>>;
+}
+
+/// Auth's `GET /internal/disabled-accounts`, called with the internal token.
+#[derive(Debug, Clone)]
+pub struct HttpRevocationSource {
+    url: String,
+    token: InternalToken,
+    client: reqwest::Client,
+}
+
+impl HttpRevocationSource {
+    /// `auth_base_url` is auth's base URL, such as `http://127.0.0.1:8001`.
+    pub fn new(auth_base_url: &str, token: InternalToken) -> Self {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(1))
+            .timeout(Duration::from_secs(5))
+            .pool_idle_timeout(crate::server::CLIENT_POOL_IDLE_TIMEOUT)
+            .build()
+            .expect("static client configuration is valid");
+        Self {
+            url: format!(
+                "{}/internal/disabled-accounts",
+                auth_base_url.trim_end_matches('/')
+            ),
+            token,
+            client,
+        }
+    }
+}
+
+impl RevocationSource for HttpRevocationSource {
+    fn disabled_since(
+        &self,
+        since_ms: Option<i64>,
+    ) -> BoxFuture<'_, anyhow::Result<DisabledAccounts>> {
+        Box::pin(async move {
+            let mut request = self
+                .client
+                .get(&self.url)
+                .header(INTERNAL_TOKEN_HEADER, self.token.as_str());
+            if let Some(since) = since_ms {
+                request = request.query(&[("since", since)]);
+            }
+            let response = request.send().await?.error_for_status()?;
+            Ok(response.json::<DisabledAccounts>().await?)
+        })
+    }
+}
+
+/// What a verifier knows of disabled accounts.
+#[derive(Default)]
+struct Revoked {
+    /// Disabled accounts with when they were disabled (unix ms).
+    users: HashMap<Uuid, i64>,
+    /// The newest `disabled_at_ms` seen: the next poll starts a little before it.
+    newest: Option<i64>,
+    /// Whether the last poll failed (to log a failure and a recovery once each).
+    failing: bool,
+}
+
 /// Why a token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum TokenError {
@@ -163,6 +273,9 @@ pub enum TokenError {
     WrongIssuer,
     #[error("the signing keys could not be fetched")]
     KeysUnavailable,
+    /// Well signed and unexpired, but its account has been disabled (the user was deleted).
+    #[error("the account this token was issued for has been disabled")]
+    Revoked,
 }
 
 impl From<TokenError> for Problem {
@@ -175,6 +288,10 @@ impl From<TokenError> for Problem {
             TokenError::KeysUnavailable => Problem::service_unavailable(
                 "auth_unavailable",
                 "Tokens cannot be checked right now; retry shortly",
+            ),
+            TokenError::Revoked => Problem::unauthorized(
+                "token_revoked",
+                "The account this token was issued for has been disabled",
             ),
             other => Problem::unauthorized("invalid_token", other.to_string()),
         }
@@ -201,6 +318,8 @@ pub struct Verifier {
     fetch_lock: tokio::sync::Mutex<()>,
     refetch_interval: Duration,
     cache: RwLock<HashMap<String, Arc<Claims>>>,
+    revocations: Option<Box<dyn RevocationSource>>,
+    revoked: RwLock<Revoked>,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -227,7 +346,16 @@ impl Verifier {
             fetch_lock: tokio::sync::Mutex::new(()),
             refetch_interval: REFETCH_INTERVAL,
             cache: RwLock::new(HashMap::new()),
+            revocations: None,
+            revoked: RwLock::new(Revoked::default()),
         }
+    }
+
+    /// Refuses tokens of the accounts `source` lists as disabled, once polled
+    /// ([`Verifier::sync_revocations`], [`Verifier::spawn_revocation_poll`]).
+    pub fn with_revocations(mut self, source: impl RevocationSource) -> Self {
+        self.revocations = Some(Box::new(source));
+        self
     }
 
     /// Sets the minimum time between two fetches triggered by unknown `kid`s (default 5 s).
@@ -251,6 +379,128 @@ impl Verifier {
 
     /// Verifies a compact JWT, returning its claims.
     pub async fn verify(&self, token: &str) -> Result<Arc<Claims>, TokenError> {
+        let claims = self.verify_signed(token).await?;
+        if self.is_revoked(claims.sub) {
+            return Err(TokenError::Revoked);
+        }
+        Ok(claims)
+    }
+
+    /// Whether the account `user_id` is known to be disabled.
+    pub fn is_revoked(&self, user_id: Uuid) -> bool {
+        self.revoked
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .users
+            .contains_key(&user_id)
+    }
+
+    /// Asks the revocation source for the accounts disabled since the last poll (a little
+    /// before, see [`REVOCATION_OVERLAP_MS`]) and forgets those whose tokens have all expired.
+    /// Returns how many accounts are known disabled; without a source, does nothing.
+    pub async fn sync_revocations(&self) -> anyhow::Result<usize> {
+        let Some(source) = &self.revocations else {
+            return Ok(0);
+        };
+        let newest = self
+            .revoked
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner())
+            .newest;
+        let mut since = newest.map(|newest| newest.saturating_sub(REVOCATION_OVERLAP_MS));
+        let mut found = Vec::new();
+        let mut retain_secs;
+        loop {
+            let page = source.disabled_since(since).await?;
+            retain_secs = page.retain_secs;
+            let last = page.accounts.last().map(|account| account.disabled_at_ms);
+            found.extend(page.accounts);
+            match last {
+                Some(last) if page.more && Some(last) != since => since = Some(last),
+                Some(_) if page.more => {
+                    tracing::warn!(
+                        "a full page of accounts disabled in one millisecond; the rest waits for the next poll"
+                    );
+                    break;
+                }
+                _ => break,
+            }
+        }
+        let now_ms = now_unix().saturating_mul(1000);
+        let keep_ms = i64::try_from(retain_secs)
+            .unwrap_or(i64::MAX / 2_000)
+            .saturating_mul(1000)
+            .saturating_add(REVOCATION_OVERLAP_MS);
+        let mut revoked = self
+            .revoked
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner());
+        for account in found {
+            if revoked
+                .users
+                .insert(account.user_id, account.disabled_at_ms)
+                .is_none()
+            {
+                tracing::info!(user_id = %account.user_id, "tokens of a disabled account are refused from now on");
+            }
+            revoked.newest = revoked.newest.max(Some(account.disabled_at_ms));
+        }
+        revoked
+            .users
+            .retain(|_, disabled_at| disabled_at.saturating_add(keep_ms) > now_ms);
+        Ok(revoked.users.len())
+    }
+
+    /// Polls the revocation source every `every` until `shutdown` fires (the first poll at
+    /// once). `None` when the verifier has no source.
+    pub fn spawn_revocation_poll(
+        self: &Arc<Self>,
+        every: Duration,
+        shutdown: CancellationToken,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        self.revocations.as_ref()?;
+        let verifier = self.clone();
+        Some(tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = ticks.tick() => {}
+                }
+                let result = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    result = verifier.sync_revocations() => result,
+                };
+                verifier.note_poll(result);
+            }
+        }))
+    }
+
+    /// Logs a poll's failure once, and the recovery after it.
+    fn note_poll(&self, result: anyhow::Result<usize>) {
+        let mut revoked = self
+            .revoked
+            .write()
+            .unwrap_or_else(|poison| poison.into_inner());
+        match result {
+            Ok(_) if revoked.failing => {
+                revoked.failing = false;
+                tracing::info!("disabled accounts are being fetched again");
+            }
+            Ok(_) => {}
+            Err(error) if !revoked.failing => {
+                revoked.failing = true;
+                tracing::warn!(error = %format!("{error:#}"), "fetching disabled accounts failed; tokens of accounts disabled from now on are accepted until it works again");
+            }
+            Err(error) => {
+                tracing::debug!(error = %format!("{error:#}"), "fetching disabled accounts failed again")
+            }
+        }
+    }
+
+    /// The signature, issuer and expiry checks, with the cache.
+    async fn verify_signed(&self, token: &str) -> Result<Arc<Claims>, TokenError> {
         let now = now_unix();
         if let Some(claims) = self.cached(token, now) {
             return Ok(claims);

@@ -1,4 +1,4 @@
-//! Profiles from auth's `user.registered` events.
+//! Profiles from auth's `user.registered` events, and the `user.deleted` users announces.
 //!
 //! Users consumes `user-events` as group `users`: each registration becomes a profile with the
 //! details given at sign-up, so a registered user always has one. Delivery is at least once, so
@@ -6,13 +6,18 @@
 //! ([`consumer::mark_processed`]): a redelivery does nothing. The insert itself is an upsert that
 //! never overwrites (a profile created meanwhile from the user's token only gets its empty
 //! details filled in) and never touches a tombstone, so a late event cannot undo a deletion.
+//!
+//! Deleting a profile writes [`UserDeleted`] into the users outbox with the tombstone
+//! ([`Storage::delete`]); the relay publishes it on `user-events`, where auth disables the
+//! account. Users' own consumer sees it go by and ignores it.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use platform::events::{Event, Handled, Handler, consumer};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -24,6 +29,30 @@ pub const GROUP: &str = "users";
 
 /// The event type auth publishes when an account is created.
 pub const USER_REGISTERED: &str = "user.registered";
+
+/// The CloudEvents `source` of the users service's events.
+pub const SOURCE: &str = "/users";
+
+/// The event type users publishes when a profile is deleted: the person is gone from the shop.
+pub const USER_DELETED: &str = "user.deleted";
+
+/// The `data` of `user.deleted` (docs/service-contracts.md).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDeleted {
+    pub user_id: Uuid,
+    /// Who deleted it: the user themselves, or an admin.
+    pub deleted_by: Uuid,
+    #[serde(with = "time::serde::rfc3339")]
+    pub deleted_at: OffsetDateTime,
+}
+
+impl UserDeleted {
+    /// The envelope: subject (and bus key) is the user id, so it follows the user's
+    /// `user.registered` in order.
+    pub fn into_event(self) -> Event {
+        Event::new(SOURCE, USER_DELETED, self.user_id.to_string(), self)
+    }
+}
 
 /// How long processed event ids are remembered; redeliveries come within minutes, not days.
 const PROCESSED_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);

@@ -5,7 +5,9 @@
 //! being from auth's `user.registered` events ([`events`]), from the user's first visit to
 //! `/users/me` if the event is still on its way, or from an admin's `POST /users`; they are
 //! read and edited by their owner or an admin ([`routes`]), read by other services through an
-//! internal route (orders takes the shipping address from here), and deleted for good.
+//! internal route (orders takes the shipping address from here), and deleted for good: a
+//! deletion is announced as `user.deleted` through the users outbox, and auth disables the
+//! account.
 //! Input types are in [`domain`], the database in [`storage`].
 
 pub mod config;
@@ -19,6 +21,7 @@ pub mod storage;
 
 use axum::Router;
 use platform::db::Database;
+use platform::events::outbox;
 use platform::http::{Readiness, service_app};
 use platform::{ServiceEnv, Wiring};
 
@@ -33,7 +36,8 @@ pub fn router(state: AppState) -> Router {
     routes::router().with_state(state)
 }
 
-/// Opens the database (running migrations), starts consuming `user-events`, and returns the
+/// Opens the database (running migrations), starts consuming `user-events` and the outbox relay
+/// that publishes `user.deleted` on `wiring.bus`, and returns the
 /// complete service, ready to serve. Background work stops on `wiring.shutdown`. A PostgreSQL
 /// database that cannot be reached yet does not stop the start: the service answers 503 until
 /// it can (see [`platform::db::Database::start`]).
@@ -48,6 +52,12 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
     )
     .await?;
     let storage = Storage::new(database.pool().clone());
+    let relay = outbox::spawn_relay_once_ready(
+        "users",
+        database.clone(),
+        wiring.bus.clone(),
+        wiring.shutdown.clone(),
+    );
     events::spawn(&storage, &wiring.bus, &wiring.shutdown);
     let bus = wiring.bus.clone();
     let readiness = Readiness::new()
@@ -60,6 +70,7 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
         storage,
         verifier: wiring.verifier.clone(),
         internal_token: wiring.internal_token.clone(),
+        relay,
     };
     Ok(service_app(
         "users",

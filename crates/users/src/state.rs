@@ -1,10 +1,12 @@
-//! What every handler shares: storage, the token verifier and the internal token.
+//! What every handler shares: storage, the token verifier, the internal token and the outbox
+//! relay.
 
 use std::sync::Arc;
 
 use axum::extract::FromRef;
 use platform::Verifier;
 use platform::auth::InternalToken;
+use platform::events::outbox::Relay;
 
 use crate::storage::Storage;
 
@@ -16,6 +18,9 @@ pub struct AppState {
     pub verifier: Arc<Verifier>,
     /// What other services present on internal routes, for [`platform::auth::InternalCaller`].
     pub internal_token: InternalToken,
+    /// Publishes the outbox; woken after each deletion so `user.deleted` leaves at once
+    /// instead of at the next poll.
+    pub relay: Relay,
 }
 
 impl FromRef<AppState> for Arc<Verifier> {

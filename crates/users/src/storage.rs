@@ -8,8 +8,10 @@
 //! `deleted_at` is set. Because the row stays, every way a profile can come into being (a late
 //! `user.registered`, `GET /users/me`, an admin's `POST /users`) is a plain
 //! `INSERT … ON CONFLICT (id)` that the tombstone blocks, atomically, with no read-then-write
-//! race: deletion is final.
+//! race: deletion is final. The deletion writes `user.deleted` into the outbox in the same
+//! transaction, so auth disables the account exactly when a profile is really deleted.
 
+use platform::events::{USER_EVENTS, outbox};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
 use time::OffsetDateTime;
@@ -17,6 +19,7 @@ use uuid::Uuid;
 
 use crate::domain::{Page, ProfileChanges, ProfileDetails, Username};
 use crate::error::UsersError;
+use crate::events::UserDeleted;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -268,12 +271,19 @@ impl Storage {
         }
     }
 
-    /// Deletes a live profile, leaving a tombstone; `false` if there was none to delete.
+    /// Deletes a live profile, leaving a tombstone, and, in the same transaction, writes its
+    /// `user.deleted` event (`deleted_by`: the caller) into the outbox; `false` if there was
+    /// none to delete (and nothing is announced). Wake the relay after this returns `true`.
     ///
     /// With `even_if_missing` (a user deleting their own profile before the registration event
     /// arrived) a tombstone is written for an id that has no profile yet, so the late event
     /// cannot create one.
-    pub async fn delete(&self, id: Uuid, even_if_missing: bool) -> Result<bool, UsersError> {
+    pub async fn delete(
+        &self,
+        id: Uuid,
+        even_if_missing: bool,
+        deleted_by: Uuid,
+    ) -> Result<bool, UsersError> {
         let now = now_millis();
         // Both statements erase every personal detail and set `deleted_at`, on live rows only.
         let sql = if even_if_missing {
@@ -289,12 +299,25 @@ impl Storage {
              address = NULL, phone = NULL, updated_at = $2, deleted_at = $2 \
              WHERE id = $1 AND deleted_at IS NULL"
         };
+        let mut tx = platform::db::begin_write(&self.pool).await?;
         let result = sqlx::query(sql)
             .bind(id.to_string())
             .bind(now)
-            .execute(&mut *platform::db::acquire_write(&self.pool).await?)
+            .execute(&mut *tx)
             .await?;
-        Ok(result.rows_affected() > 0)
+        if result.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let event = UserDeleted {
+            user_id: id,
+            deleted_by,
+            deleted_at: from_millis(now)?,
+        }
+        .into_event();
+        outbox::enqueue(&mut tx, USER_EVENTS, &event).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Records an account's registration on `connection` (inside the consumer's transaction): a

@@ -1,9 +1,11 @@
 //! The HTTP surface: one module per resource, each exporting its `router()`.
 //!
 //! Handlers stay thin: they parse the request into domain types, call the operation, and shape
-//! the answer. The paths are the public ones (`/auth/...`), identical behind the gateway.
+//! the answer. The paths are the public ones (`/auth/...`), identical behind the gateway;
+//! `/internal/...` is for other services only.
 
 mod accounts;
+mod internal;
 mod jwks;
 mod sessions;
 mod verify;
@@ -21,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .merge(sessions::router())
         .merge(verify::router())
         .merge(jwks::router())
+        .merge(internal::router())
         .merge(crate::openapi::router())
 }
 
@@ -31,7 +34,8 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = accounts::Api::openapi()
         .merge_from(sessions::Api::openapi())
         .merge_from(verify::Api::openapi())
-        .merge_from(jwks::Api::openapi());
+        .merge_from(jwks::Api::openapi())
+        .merge_from(internal::Api::openapi());
     platform::openapi::alias(&mut doc, "/auth/register", "/auth/signup", "signup");
     platform::openapi::alias(&mut doc, "/auth/verify", "/auth/validate", "validate");
     doc

@@ -9,6 +9,7 @@
 //! service then gets a fresh database of its own there (`test_support::TestDatabase`).
 
 mod admin;
+mod deletion;
 mod events;
 mod helpers;
 mod jwks_and_rotation;

@@ -6,6 +6,7 @@
 //! way a slowloris, a forged `X-Forwarded-For` or another local user would.
 
 mod binary;
+mod deletion;
 mod deploy;
 mod hardening;
 mod metrics;

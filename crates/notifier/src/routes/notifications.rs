@@ -132,9 +132,14 @@ async fn stream(
     // deletion, which expires it in effect) the client is told, and the stream ends; the
     // client reconnects with a fresh token and `Last-Event-ID`, losing nothing.
     let expiry = Box::pin(tokio::time::sleep(until_expiry(user.expires_at)));
+    let mut revocation_checks = tokio::time::interval(REVOCATION_CHECK);
+    revocation_checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let open = Open {
         feed,
         expiry,
+        revocation_checks,
+        verifier: state.verifier.clone(),
+        user_id: user.id,
         expired: false,
         _permit: permit,
     };
@@ -142,12 +147,30 @@ async fn stream(
         if open.expired {
             return None;
         }
-        tokio::select! {
-            item = open.feed.next() => {
+        // The feed's `next` is never cancelled by a revocation check (a catch-up read slower
+        // than the check would otherwise start over forever).
+        let step = {
+            let next = open.feed.next();
+            tokio::pin!(next);
+            loop {
+                tokio::select! {
+                    item = &mut next => break Some(item),
+                    () = &mut open.expiry => break None,
+                    _ = open.revocation_checks.tick() => {
+                        // The verifier learnt that the account was disabled: the token is dead.
+                        if open.verifier.is_revoked(open.user_id) {
+                            break None;
+                        }
+                    }
+                }
+            }
+        };
+        match step {
+            Some(item) => {
                 let item = item?;
                 Some((sse_event(&item), open))
             }
-            () = &mut open.expiry => {
+            None => {
                 open.expired = true;
                 Some((expired_event(), open))
             }
@@ -183,10 +206,18 @@ fn resume_point(headers: &HeaderMap, since: Option<&str>) -> Result<Option<Uuid>
         .transpose()
 }
 
-/// What an open stream holds: its feed, its token's expiry, and its place in the limits.
+/// How often an open stream asks the verifier whether its user's account was disabled (the
+/// verifier's own list is polled from auth, every 5 s by default).
+const REVOCATION_CHECK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// What an open stream holds: its feed, its token's expiry, the checks that its account is
+/// still enabled, and its place in the limits.
 struct Open {
     feed: Feed,
     expiry: std::pin::Pin<Box<tokio::time::Sleep>>,
+    revocation_checks: tokio::time::Interval,
+    verifier: std::sync::Arc<platform::Verifier>,
+    user_id: Uuid,
     expired: bool,
     _permit: crate::streams::StreamPermit,
 }
@@ -197,7 +228,8 @@ fn until_expiry(expires_at: i64) -> std::time::Duration {
     std::time::Duration::from_secs(u64::try_from(expires_at - now).unwrap_or(0))
 }
 
-/// The last event of a stream whose token expired.
+/// The last event of a stream whose token expired (or whose account was disabled: a
+/// reconnection with that token is then refused with 401 `token_revoked`).
 fn expired_event() -> Result<SseEvent, axum::Error> {
     SseEvent::default().event(EXPIRED_EVENT).json_data(json!({
         "detail": "The access token expired; reconnect with a fresh one and Last-Event-ID",

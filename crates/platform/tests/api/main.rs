@@ -8,6 +8,7 @@ mod connections;
 mod events;
 mod http;
 mod resilience;
+mod revocations;
 
 use std::net::SocketAddr;
 

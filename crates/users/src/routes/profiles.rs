@@ -341,7 +341,9 @@ async fn delete_profile(
 ) -> Result<StatusCode, UsersError> {
     // Deleting one's own profile must hold even if the registration event is still on its way.
     let own = id == user.id;
-    if state.storage.delete(id, own).await? {
+    if state.storage.delete(id, own, user.id).await? {
+        // `user.deleted` is in the outbox: publish it now, so auth disables the account at once.
+        state.relay.wake();
         tracing::info!(user_id = %id, by = %user.id, "profile deleted");
         return Ok(StatusCode::NO_CONTENT);
     }

@@ -210,3 +210,87 @@ async fn deletion_erases_the_personal_details_and_keeps_only_a_tombstone() {
     assert_eq!(app.stored_rows(alice.id).await, 1, "the tombstone stays");
     assert_eq!(app.stored_personal_details(alice.id).await, 0);
 }
+
+#[tokio::test]
+async fn deleting_ones_profile_announces_user_deleted_through_the_outbox() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice");
+    app.create_profile(&alice, alice_details()).await;
+
+    let response = app.delete("/users/me", Some(&alice.token)).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    let rows = app.outbox_rows(alice.id).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    let (topic, payload) = &rows[0];
+    assert_eq!(topic, platform::events::USER_EVENTS);
+    assert_eq!(payload["type"], "user.deleted");
+    let events = app.deletions_published(alice.id).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    let event = &events[0];
+    assert_eq!(event.source, "/users");
+    assert_eq!(event.subject, alice.id.to_string());
+    assert_eq!(event.data["user_id"], alice.id.to_string());
+    assert_eq!(event.data["deleted_by"], alice.id.to_string());
+    let deleted_at = event.data["deleted_at"].as_str().unwrap();
+    time::OffsetDateTime::parse(deleted_at, &time::format_description::well_known::Rfc3339)
+        .expect("an RFC 3339 time");
+    assert_eq!(
+        event.data.as_object().unwrap().len(),
+        3,
+        "no personal detail"
+    );
+}
+
+#[tokio::test]
+async fn an_admins_deletion_is_announced_with_the_admin_as_its_author() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice");
+    app.create_profile(&alice, alice_details()).await;
+
+    let response = app
+        .delete(&format!("/users/{}", alice.id), Some(&app.admin.token))
+        .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    let events = app.deletions_published(alice.id).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].data["deleted_by"], app.admin.id.to_string());
+}
+
+#[tokio::test]
+async fn deleting_before_the_registration_arrived_is_announced_too() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice");
+
+    let response = app.delete("/users/me", Some(&alice.token)).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+
+    assert_eq!(app.deletions_published(alice.id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_refused_or_repeated_deletion_announces_nothing() {
+    let app = spawn_app().await;
+    let alice = app.customer("alice");
+    let mallory = app.customer("mallory");
+    app.create_profile(&alice, alice_details()).await;
+
+    let refused = app
+        .delete(&format!("/users/{}", alice.id), Some(&mallory.token))
+        .await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    assert!(app.outbox_rows(alice.id).await.is_empty());
+
+    assert_eq!(
+        app.delete("/users/me", Some(&alice.token)).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let again = app
+        .delete(&format!("/users/{}", alice.id), Some(&app.admin.token))
+        .await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+
+    assert_eq!(app.outbox_rows(alice.id).await.len(), 1);
+    assert_eq!(app.deletions_published(alice.id).await.len(), 1);
+}

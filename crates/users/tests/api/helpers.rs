@@ -1,11 +1,11 @@
 //! Starting users for a test, and typed shortcuts for its endpoints.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use platform::Wiring;
 use platform::events::memory::MemoryBus;
-use platform::events::{Bus, Event, USER_EVENTS};
+use platform::events::{Bus, Event, Handled, USER_EVENTS, consumer};
 use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -20,6 +20,8 @@ pub struct TestApp {
     pub wiring: Wiring,
     pub bus: MemoryBus,
     pub admin: TestUser,
+    /// Every event seen on `user-events`, by a consumer group of the test's own.
+    observed: Arc<Mutex<Vec<Event>>>,
     /// The database the fresh start made (`None` when a test gave its own URL), dropped after
     /// the service stops.
     database: Option<TestDatabase>,
@@ -51,6 +53,21 @@ pub async fn spawn_app_on(database_url: Option<String>) -> TestApp {
     };
     let keys = TestKeys::new();
     let (wiring, bus) = test_support::wiring(&keys);
+    let observed = Arc::new(Mutex::new(Vec::new()));
+    let seen = observed.clone();
+    let observer = consumer::handler(move |event: Event| {
+        let seen = seen.clone();
+        async move {
+            seen.lock().unwrap().push(event);
+            Handled::Done
+        }
+    });
+    bus.consume(
+        USER_EVENTS,
+        "test-observer",
+        observer,
+        wiring.shutdown.clone(),
+    );
     let env = platform::ServiceEnv {
         data_dir: dir.path().to_path_buf(),
         embedded: true,
@@ -72,6 +89,7 @@ pub async fn spawn_app_on(database_url: Option<String>) -> TestApp {
         keys,
         wiring,
         bus,
+        observed,
         database,
         _dir: dir,
     }
@@ -205,6 +223,59 @@ impl TestApp {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!("the users consumer did not process the published events in time");
+    }
+
+    /// The `user.deleted` events published for `id`, once the outbox is drained and every
+    /// consumer has caught up.
+    pub async fn deletions_published(&self, id: Uuid) -> Vec<Event> {
+        for _ in 0..500 {
+            if self.pending_outbox_rows().await == 0 && self.bus.retained(USER_EVENTS) == 0 {
+                return self
+                    .observed
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|event| event.kind == "user.deleted" && event.subject == id.to_string())
+                    .cloned()
+                    .collect();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("the users outbox was not published in time");
+    }
+
+    /// Outbox rows not sent yet.
+    pub async fn pending_outbox_rows(&self) -> i64 {
+        let pool = self.pool().await;
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        count
+    }
+
+    /// The outbox rows keyed by `id`, sent or not: `(topic, payload)`.
+    pub async fn outbox_rows(&self, id: Uuid) -> Vec<(String, Value)> {
+        let pool = self.pool().await;
+        let rows: Vec<(String, String)> =
+            sqlx::query_as("SELECT topic, payload FROM outbox WHERE key = $1 ORDER BY created_at")
+                .bind(id.to_string())
+                .fetch_all(&pool)
+                .await
+                .unwrap();
+        pool.close().await;
+        rows.into_iter()
+            .map(|(topic, payload)| (topic, serde_json::from_str(&payload).unwrap()))
+            .collect()
+    }
+
+    async fn pool(&self) -> sqlx::AnyPool {
+        self.database
+            .as_ref()
+            .expect("a database of the test's own")
+            .connect()
+            .await
     }
 
     /// Rows in `profiles` for `id`, tombstones included: what the API cannot show.
