@@ -117,6 +117,12 @@ async fn stream(
 ) -> Result<impl IntoResponse, NotifierError> {
     let Query(query) = query.map_err(bad_query)?;
     let since = resume_point(&headers, query.since.as_deref())?;
+    // A token past its expiry is still accepted for a few seconds (leeway for clock skew), but
+    // a stream it opened would end at once, and the client would reconnect with the same token
+    // in a loop: refuse it like an expired token, so the client renews it first.
+    if until_expiry(user.expires_at).is_zero() {
+        return Err(Problem::from(platform::auth::TokenError::Expired).into());
+    }
     let permit = state
         .streams
         .try_open(user.id)

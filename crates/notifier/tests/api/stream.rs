@@ -254,6 +254,30 @@ async fn open_streams_end_when_the_service_shuts_down() {
 }
 
 #[tokio::test]
+async fn a_token_past_its_expiry_opens_no_stream_even_within_the_clock_leeway() {
+    let app = spawn_app().await;
+    let mut alice = app.user("alice");
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    alice.token = app.keys.sign(&platform::Claims {
+        iss: platform::auth::DEFAULT_ISSUER.to_owned(),
+        sub: alice.id,
+        name: alice.username.clone(),
+        role: platform::Role::Customer,
+        iat: now - 60,
+        exp: now - 1,
+        jti: uuid::Uuid::now_v7(),
+    });
+    // Other routes still accept it (the verifier's leeway), so the token is not simply bad.
+    assert_eq!(app.list(&alice, "").await.status(), StatusCode::OK);
+
+    let response = app.open_stream_with(&alice, "", &[]).await;
+
+    // Not a stream that expires at once and a client reconnecting in a loop: a 401 that makes
+    // the client renew its token.
+    assert_problem(response, StatusCode::UNAUTHORIZED, "invalid_token").await;
+}
+
+#[tokio::test]
 async fn a_stream_ends_when_its_token_expires_and_a_fresh_token_resumes_it() {
     let app = spawn_app().await;
     let mut alice = app.user("alice");
