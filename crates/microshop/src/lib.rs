@@ -235,21 +235,12 @@ pub async fn serve_one(
             .into());
         }
     };
-    let urls = &settings.urls;
+    let urls = settings.neighbours();
+    tracing::info!(auth = %urls.auth, "auth's keys (JWKS) are fetched from here");
     let wiring = Wiring {
         bus: event_bus(settings, service.name())?,
-        verifier: Arc::new(Verifier::remote(
-            settings.auth.issuer.clone(),
-            &urls.auth_url,
-        )),
-        urls: ServiceUrls {
-            auth: urls.auth_url.clone(),
-            users: urls.users_url.clone(),
-            orders: urls.orders_url.clone(),
-            products: urls.products_url.clone(),
-            payments: urls.payments_url.clone(),
-            notifier: urls.notifier_url.clone(),
-        },
+        verifier: Arc::new(Verifier::remote(settings.auth.issuer.clone(), &urls.auth)),
+        urls,
         internal_token,
         shutdown: shutdown.clone(),
     };
