@@ -25,7 +25,7 @@ struct ApiDoc;
 /// `internal`).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi().merge_from(crate::routes::openapi());
-    platform::openapi::Common.modify(&mut doc);
+    platform::openapi::Common { service: "agenda" }.modify(&mut doc);
     doc
 }
 

@@ -45,7 +45,9 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
         wiring.shutdown.clone(),
     )
     .await?;
-    let readiness = Readiness::new().opened_database(database.clone());
+    let readiness = Readiness::new()
+        .opened_database(database.clone())
+        .jwks(wiring.verifier.clone());
     let state = AppState {
         storage: Storage::new(database.pool().clone()),
         verifier: wiring.verifier.clone(),

@@ -85,7 +85,8 @@ impl ApiDocs {
     ///
     /// If two services define a schema of the same name differently: the merged document would
     /// silently describe one of them wrongly. Every deployment's startup (and the e2e tests)
-    /// runs this, so a clash cannot go unnoticed.
+    /// runs this, so a clash cannot go unnoticed. Likewise if two operations share an id
+    /// (each service prefixes its own with its name, see [`platform::openapi::Common`]).
     pub fn merge(services: impl IntoIterator<Item = OpenApi>) -> Self {
         let mut doc = OpenApiBuilder::new()
             .info(
@@ -133,6 +134,7 @@ impl ApiDocs {
                 add_gateway_answers(operation);
             }
         }
+        platform::openapi::assert_unique_operation_ids(&doc, "gateway");
         Self { doc }
     }
 

@@ -59,6 +59,8 @@ pub fn app_with_docs(
 ) -> anyhow::Result<axum::Router> {
     let client = proxy::client(config.connect_timeout());
     let limits = ratelimit::RateLimits::new(config, verifier.clone())?;
+    // Degradable: tokens verified before, and requests without one, still pass.
+    let readiness = Readiness::new().jwks(verifier.clone());
     let proxy = Arc::new(proxy::Proxy {
         client: client.clone(),
         verifier,
@@ -69,14 +71,15 @@ pub fn app_with_docs(
         tracing::debug!(service, ?instances, "gateway upstream");
     }
     let balancers = routes::balancers(&upstreams, &config.breaker());
-    // The gateway is ready as soon as it serves; its upstreams' state is `/health`'s business.
+    // The gateway is ready as soon as it serves (its `jwks` check only degrades it); its
+    // upstreams' state is `/health`'s business.
     let own = service_app(
         "gateway",
         // `/health` reports the rate limiter's state too.
         routes::own_routes(&balancers, client)
             .layer(axum::Extension(limits.clone()))
             .merge(docs::router(&docs)),
-        Readiness::new(),
+        readiness,
     );
     // Merged after the layers were applied, so the hot path carries only its own bookkeeping.
     let router = own.merge(routes::proxy_routes(proxy, &balancers));

@@ -142,17 +142,7 @@ fn ask_service(settings: &Settings, service: Service) -> Target {
 /// `/health/ready` on `port` of the listening address `host`, asked from this machine: a
 /// service listening on every interface (`0.0.0.0`, `::`) is asked on the loopback.
 pub fn ready_url(host: &str, port: u16) -> String {
-    let host = match host {
-        "" | "0.0.0.0" => "127.0.0.1",
-        "::" | "[::]" => "[::1]",
-        other => other,
-    };
-    let host = if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]")
-    } else {
-        host.to_owned()
-    };
-    format!("http://{host}:{port}/health/ready")
+    format!("{}/health/ready", crate::settings::local_url(host, port))
 }
 
 /// The command lines of the other `microshop` processes on this machine (in a container: the

@@ -245,8 +245,9 @@ pub async fn serve_one(
             .into());
         }
     };
-    let urls = &settings.urls;
-    let mut verifier = Verifier::remote(settings.auth.issuer.clone(), &urls.auth_url);
+    let urls = settings.neighbours();
+    tracing::info!(auth = %urls.auth, "auth's keys (JWKS) are fetched from here");
+    let mut verifier = Verifier::remote(settings.auth.issuer.clone(), &urls.auth);
     // Auth verifies with its own verifier, over its own list of disabled accounts.
     if service == Service::Auth {
         if configured_token.is_none() {
@@ -258,8 +259,8 @@ pub async fn serve_one(
     } else {
         match &configured_token {
             Some(token) => {
-                verifier = verifier
-                    .with_revocations(HttpRevocationSource::new(&urls.auth_url, token.clone()));
+                verifier =
+                    verifier.with_revocations(HttpRevocationSource::new(&urls.auth, token.clone()));
             }
             None => tracing::warn!(
                 "no MICROSHOP_INTERNAL_TOKEN: this {} cannot ask auth for disabled accounts, so it \
@@ -271,14 +272,7 @@ pub async fn serve_one(
     let wiring = Wiring {
         bus: event_bus(settings, service.name())?,
         verifier: Arc::new(verifier),
-        urls: ServiceUrls {
-            auth: urls.auth_url.clone(),
-            users: urls.users_url.clone(),
-            orders: urls.orders_url.clone(),
-            products: urls.products_url.clone(),
-            payments: urls.payments_url.clone(),
-            notifier: urls.notifier_url.clone(),
-        },
+        urls,
         internal_token,
         shutdown: shutdown.clone(),
     };

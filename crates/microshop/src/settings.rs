@@ -347,58 +347,108 @@ impl Ports {
 }
 
 /// Where the other services are, for a service run alone (`serve` mode). Embedded mode wires
-/// the real addresses instead.
+/// the real addresses instead. Unset, a neighbour is found from the other settings (see
+/// [`Settings::neighbour_url`]), so moving a service's port is one setting.
 #[derive(Debug, Clone, Args)]
 #[group(id = "urls")]
 #[command(next_help_heading = "Service URLs (serve mode)")]
 pub struct Urls {
-    /// Base URL of the auth service.
-    #[arg(
-        long,
-        env = "MICROSHOP_AUTH_URL",
-        default_value = "http://127.0.0.1:8001"
-    )]
-    pub auth_url: String,
+    /// Base URL of the auth service (its JWKS verifies every token) [default: the gateway's
+    /// auth upstream, else http://127.0.0.1:<auth port>].
+    #[arg(long, env = "MICROSHOP_AUTH_URL", value_name = "URL")]
+    pub auth_url: Option<String>,
 
-    /// Base URL of the users service.
-    #[arg(
-        long,
-        env = "MICROSHOP_USERS_URL",
-        default_value = "http://127.0.0.1:8002"
-    )]
-    pub users_url: String,
+    /// Base URL of the users service [default: the gateway's users upstream, else
+    /// http://127.0.0.1:<users port>].
+    #[arg(long, env = "MICROSHOP_USERS_URL", value_name = "URL")]
+    pub users_url: Option<String>,
 
-    /// Base URL of the orders service.
-    #[arg(
-        long,
-        env = "MICROSHOP_ORDERS_URL",
-        default_value = "http://127.0.0.1:8003"
-    )]
-    pub orders_url: String,
+    /// Base URL of the orders service [default: the gateway's orders upstream, else
+    /// http://127.0.0.1:<orders port>].
+    #[arg(long, env = "MICROSHOP_ORDERS_URL", value_name = "URL")]
+    pub orders_url: Option<String>,
 
-    /// Base URL of the products service.
-    #[arg(
-        long,
-        env = "MICROSHOP_PRODUCTS_URL",
-        default_value = "http://127.0.0.1:8004"
-    )]
-    pub products_url: String,
+    /// Base URL of the products service [default: the gateway's products upstream, else
+    /// http://127.0.0.1:<products port>].
+    #[arg(long, env = "MICROSHOP_PRODUCTS_URL", value_name = "URL")]
+    pub products_url: Option<String>,
 
-    /// Base URL of the payments service.
-    #[arg(
-        long,
-        env = "MICROSHOP_PAYMENTS_URL",
-        default_value = "http://127.0.0.1:8005"
-    )]
-    pub payments_url: String,
+    /// Base URL of the payments service [default: the gateway's payments upstream, else
+    /// http://127.0.0.1:<payments port>].
+    #[arg(long, env = "MICROSHOP_PAYMENTS_URL", value_name = "URL")]
+    pub payments_url: Option<String>,
 
-    /// Base URL of the notifier service.
-    #[arg(
-        long,
-        env = "MICROSHOP_NOTIFIER_URL",
-        default_value = "http://127.0.0.1:8006"
-    )]
-    pub notifier_url: String,
+    /// Base URL of the notifier service [default: the gateway's notifier upstream, else
+    /// http://127.0.0.1:<notifier port>].
+    #[arg(long, env = "MICROSHOP_NOTIFIER_URL", value_name = "URL")]
+    pub notifier_url: Option<String>,
+}
+
+impl Urls {
+    /// The URL setting of `service`, if it has one and it is not empty.
+    fn of(&self, service: Service) -> Option<&str> {
+        match service {
+            Service::Auth => self.auth_url.as_deref(),
+            Service::Users => self.users_url.as_deref(),
+            Service::Orders => self.orders_url.as_deref(),
+            Service::Products => self.products_url.as_deref(),
+            Service::Payments => self.payments_url.as_deref(),
+            Service::Notifier => self.notifier_url.as_deref(),
+            _ => None,
+        }
+        .map(str::trim)
+        .filter(|url| !url.is_empty())
+    }
+}
+
+impl Settings {
+    /// Where a process of this deployment reaches `service` in `serve` mode; the one place
+    /// neighbour URLs come from. In order: its URL setting (`MICROSHOP_<SERVICE>_URL`), the
+    /// first instance the gateway's upstream setting lists for it, then its port setting
+    /// (`MICROSHOP_<SERVICE>_PORT`) on this machine.
+    pub fn neighbour_url(&self, service: Service) -> String {
+        if let Some(url) = self.urls.of(service) {
+            return url.trim_end_matches('/').to_owned();
+        }
+        let upstream = self
+            .gateway
+            .upstreams
+            .iter()
+            .find(|spec| spec.service == service.name())
+            .and_then(|spec| spec.instances.first());
+        match upstream {
+            Some(instance) => instance.url().trim_end_matches('/').to_owned(),
+            None => local_url(&self.host, self.ports.of(service)),
+        }
+    }
+
+    /// Every neighbour's URL, for a service run alone (see [`Settings::neighbour_url`]).
+    pub fn neighbours(&self) -> platform::ServiceUrls {
+        platform::ServiceUrls {
+            auth: self.neighbour_url(Service::Auth),
+            users: self.neighbour_url(Service::Users),
+            orders: self.neighbour_url(Service::Orders),
+            products: self.neighbour_url(Service::Products),
+            payments: self.neighbour_url(Service::Payments),
+            notifier: self.neighbour_url(Service::Notifier),
+        }
+    }
+}
+
+/// The base URL of `port` on the listening address `host`, as seen from this machine: a service
+/// listening on every interface (`0.0.0.0`, `::`) is reached on the loopback.
+pub fn local_url(host: &str, port: u16) -> String {
+    let host = match host.trim() {
+        "" | "0.0.0.0" => "127.0.0.1",
+        "::" | "[::]" => "[::1]",
+        other => other,
+    };
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    };
+    format!("http://{host}:{port}")
 }
 
 /// What the command line asked for.
@@ -620,6 +670,55 @@ mod tests {
             panic!("expected serve");
         };
         assert_eq!(settings.ports.gateway_port, 9100);
+    }
+
+    fn serve(list: &[&str]) -> Settings {
+        let mut all = vec!["microshop", "serve", "orders"];
+        all.extend_from_slice(list);
+        let Invocation::Serve(_, settings) = parse(args(&all)).unwrap() else {
+            panic!("expected serve");
+        };
+        settings
+    }
+
+    #[test]
+    fn neighbours_default_to_their_ports_on_this_machine() {
+        let settings = serve(&["--auth-port", "9101", "--users-port", "9102"]);
+        assert_eq!(
+            settings.neighbour_url(Service::Auth),
+            "http://127.0.0.1:9101"
+        );
+        assert_eq!(settings.neighbours().users, "http://127.0.0.1:9102");
+        assert_eq!(settings.neighbours().products, "http://127.0.0.1:8004");
+        // A service listening everywhere is still asked on the loopback.
+        let settings = serve(&["--host", "::", "--auth-port", "9101"]);
+        assert_eq!(settings.neighbour_url(Service::Auth), "http://[::1]:9101");
+    }
+
+    #[test]
+    fn an_explicit_url_beats_the_gateway_upstream_which_beats_the_port() {
+        let settings = serve(&[
+            "--auth-port",
+            "9101",
+            "--gateway-upstream",
+            "auth=http://10.0.0.5:7001,http://10.0.0.6:7001",
+        ]);
+        assert_eq!(
+            settings.neighbour_url(Service::Auth),
+            "http://10.0.0.5:7001"
+        );
+        let settings = serve(&[
+            "--auth-port",
+            "9101",
+            "--gateway-upstream",
+            "auth=http://10.0.0.5:7001",
+            "--auth-url",
+            "http://auth.internal:8001/",
+        ]);
+        assert_eq!(
+            settings.neighbour_url(Service::Auth),
+            "http://auth.internal:8001"
+        );
     }
 
     #[test]

@@ -53,7 +53,9 @@ pub async fn app(
         .context("cannot open the payments database")?;
     let storage = Storage::new(database.pool().clone());
     let state = AppState::new(storage, config.chaos(), wiring);
-    let readiness = Readiness::new().opened_database(database.clone());
+    let readiness = Readiness::new()
+        .opened_database(database.clone())
+        .jwks(wiring.verifier.clone());
     Ok(service_app(
         "payments",
         database.guard(router(state)),

@@ -23,6 +23,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
@@ -149,9 +150,15 @@ impl HttpKeySource {
 impl KeySource for HttpKeySource {
     fn fetch(&self) -> BoxFuture<'_, anyhow::Result<JwkSet>> {
         Box::pin(async move {
-            let response = self.client.get(&self.url).send().await?;
-            let response = response.error_for_status()?;
-            Ok(response.json::<JwkSet>().await?)
+            let get = async {
+                let response = self.client.get(&self.url).send().await?;
+                response.error_for_status()?.json::<JwkSet>().await
+            };
+            // The URL once, in front: where the keys were looked for is what an operator
+            // needs first.
+            get.await
+                .map_err(|error| anyhow::Error::new(error.without_url()))
+                .with_context(|| format!("GET {}", self.url))
         })
     }
 }
@@ -307,6 +314,8 @@ const REFETCH_INTERVAL: Duration = Duration::from_secs(5);
 struct KeyState {
     keys: HashMap<String, DecodingKey>,
     last_fetch: Option<Instant>,
+    /// Why the last fetch failed; `None` after a success (or before any fetch).
+    last_error: Option<String>,
 }
 
 /// Verifies access tokens against the auth service's public keys.
@@ -342,6 +351,7 @@ impl Verifier {
             keys: RwLock::new(KeyState {
                 keys: HashMap::new(),
                 last_fetch: None,
+                last_error: None,
             }),
             fetch_lock: tokio::sync::Mutex::new(()),
             refetch_interval: REFETCH_INTERVAL,
@@ -570,19 +580,46 @@ impl Verifier {
         state.keys.get(kid).cloned()
     }
 
+    /// Whether auth's keys can be had, for a `jwks` readiness check: fetches the JWKS (unless
+    /// a fetch happened within the refetch interval, whose outcome then stands, so probes do
+    /// not hammer auth) and says why not, naming the URL tried. A failure while keys fetched
+    /// earlier are still held says so: tokens signed with those keep verifying.
+    pub async fn check_keys(&self) -> Result<(), String> {
+        {
+            let _guard = self.fetch_lock.lock().await;
+            if !self.fetched_recently() {
+                // The outcome is recorded in the state read below.
+                let _ = self.fetch().await;
+            }
+        }
+        let state = self
+            .keys
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner());
+        match (&state.last_error, state.keys.len()) {
+            (None, 0) => Err("the JWKS holds no Ed25519 key".to_owned()),
+            (None, _) => Ok(()),
+            (Some(error), 0) => Err(error.clone()),
+            (Some(error), held) => Err(format!(
+                "{error} (the {held} key(s) fetched before are still used)"
+            )),
+        }
+    }
+
+    fn fetched_recently(&self) -> bool {
+        let state = self
+            .keys
+            .read()
+            .unwrap_or_else(|poison| poison.into_inner());
+        state
+            .last_fetch
+            .is_some_and(|at| at.elapsed() < self.refetch_interval)
+    }
+
     /// Fetches the JWKS unless another fetch happened within the refetch interval.
     async fn refetch(&self) -> Result<(), TokenError> {
         let _guard = self.fetch_lock.lock().await;
-        let recent = {
-            let state = self
-                .keys
-                .read()
-                .unwrap_or_else(|poison| poison.into_inner());
-            state
-                .last_fetch
-                .is_some_and(|at| at.elapsed() < self.refetch_interval)
-        };
-        if recent {
+        if self.fetched_recently() {
             let state = self
                 .keys
                 .read()
@@ -593,6 +630,11 @@ impl Verifier {
                 Ok(())
             };
         }
+        self.fetch().await
+    }
+
+    /// Fetches the JWKS now and keeps its keys; the caller holds `fetch_lock`.
+    async fn fetch(&self) -> Result<(), TokenError> {
         match self.source.fetch().await {
             Ok(set) => {
                 let keys = set
@@ -611,6 +653,7 @@ impl Verifier {
                     .unwrap_or_else(|poison| poison.into_inner());
                 state.keys = keys;
                 state.last_fetch = Some(Instant::now());
+                state.last_error = None;
                 Ok(())
             }
             Err(error) => {
@@ -621,6 +664,7 @@ impl Verifier {
                     .unwrap_or_else(|poison| poison.into_inner());
                 // Count the failure too: a down auth service must not be hammered.
                 state.last_fetch = Some(Instant::now());
+                state.last_error = Some(format!("fetching the JWKS failed: {error:#}"));
                 if state.keys.is_empty() {
                     Err(TokenError::KeysUnavailable)
                 } else {

@@ -98,6 +98,18 @@ impl Readiness {
         self
     }
 
+    /// The degradable `jwks` check of a service verifying tokens with `verifier`: can auth's
+    /// public keys be fetched (see [`crate::auth::Verifier::check_keys`])? Degradable, since
+    /// keys fetched before keep verifying tokens, and requests without a token (or with one
+    /// already verified) are served anyway; the reason names the URL tried, so a service
+    /// pointed at the wrong auth shows it.
+    pub fn jwks(self, verifier: Arc<crate::auth::Verifier>) -> Self {
+        self.degradable("jwks", move || {
+            let verifier = verifier.clone();
+            async move { verifier.check_keys().await }
+        })
+    }
+
     /// Reports `pool`'s usage on `/metrics` without adding a check: for a service whose
     /// readiness check of that database is its own (hits' counter).
     pub fn pool_metrics(mut self, pool: sqlx::AnyPool) -> Self {

@@ -6,6 +6,14 @@
 //! response the [`ProblemBody`] schema as `application/problem+json`, and adds the answers the
 //! shared extractors make (401 behind a token, 400/413/415/422 for a JSON body, 500 anywhere).
 //! That way a new handler cannot forget them, and the problem shape is written once.
+//!
+//! It also prefixes every operation id with the service's name (`products_list`,
+//! `payments_show_payment`): utoipa names an operation after its handler, and `list` or `show`
+//! recur across services, so without the prefix the gateway's merged document would repeat
+//! ids, which OpenAPI forbids. A service whose own handlers share a name sets `operation_id`
+//! in one's `#[utoipa::path]`; [`assert_unique_operation_ids`] catches a repeat.
+
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use utoipa::openapi::path::Operation;
@@ -48,10 +56,17 @@ pub struct ProblemBody {
     pub errors: Option<Vec<FieldError>>,
 }
 
-/// The shared parts, as an `#[openapi(modifiers(&Common))]` modifier. Run it last: it walks
-/// the operations the document already has.
+/// The shared parts, as a modifier of a service's document. Run it last: it walks the
+/// operations the document already has.
+///
+/// # Panics
+///
+/// If two operations of the document end up with the same id.
 #[derive(Debug, Clone, Copy)]
-pub struct Common;
+pub struct Common {
+    /// The service whose document this is: the prefix of its operation ids.
+    pub service: &'static str,
+}
 
 impl Modify for Common {
     fn modify(&self, openapi: &mut OpenApi) {
@@ -91,10 +106,51 @@ impl Modify for Common {
             .into_iter()
             .flatten()
             {
+                if let Some(id) = &mut operation.operation_id {
+                    *id = format!("{}_{id}", self.service);
+                }
                 complete(operation);
             }
         }
+        assert_unique_operation_ids(openapi, self.service);
     }
+}
+
+/// Checks that no two operations of `doc` (named `name` in the message) share an id, as
+/// OpenAPI requires: a client generator would name two methods alike, and validators refuse
+/// the document.
+///
+/// # Panics
+///
+/// If two do, naming both.
+pub fn assert_unique_operation_ids(doc: &OpenApi, name: &str) {
+    let mut seen: BTreeMap<&str, String> = BTreeMap::new();
+    let mut repeats = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        for (method, operation) in [
+            ("GET", &item.get),
+            ("PUT", &item.put),
+            ("POST", &item.post),
+            ("DELETE", &item.delete),
+            ("PATCH", &item.patch),
+        ] {
+            let Some(id) = operation.as_ref().and_then(|op| op.operation_id.as_deref()) else {
+                continue;
+            };
+            let at = format!("{method} {path}");
+            if let Some(first) = seen.get(id) {
+                repeats.push(format!("`{id}` ({first} and {at})"));
+            } else {
+                seen.insert(id, at);
+            }
+        }
+    }
+    assert!(
+        repeats.is_empty(),
+        "{name}: operation ids used twice: {}; give one an `operation_id` in its \
+         #[utoipa::path]",
+        repeats.join(", ")
+    );
 }
 
 /// Adds the shared answers an operation may give and a problem body to every error answer.
@@ -216,4 +272,51 @@ pub fn alias(doc: &mut OpenApi, path: &str, alias: &str, id_suffix: &str) {
         });
     }
     doc.paths.paths.insert(alias.to_owned(), item);
+}
+
+#[cfg(test)]
+mod tests {
+    use utoipa::openapi::path::{HttpMethod, OperationBuilder, PathItem};
+    use utoipa::openapi::{OpenApiBuilder, PathsBuilder};
+
+    use super::*;
+
+    fn doc(operations: &[(&str, HttpMethod, &str)]) -> OpenApi {
+        let mut paths = PathsBuilder::new();
+        for (path, method, id) in operations {
+            let operation = OperationBuilder::new().operation_id(Some(*id)).build();
+            paths = paths.path(*path, PathItem::new(method.clone(), operation));
+        }
+        OpenApiBuilder::new().paths(paths.build()).build()
+    }
+
+    fn ids(doc: &OpenApi) -> Vec<String> {
+        doc.paths
+            .paths
+            .values()
+            .flat_map(|item| [&item.get, &item.post])
+            .flatten()
+            .filter_map(|operation| operation.operation_id.clone())
+            .collect()
+    }
+
+    #[test]
+    fn operation_ids_are_prefixed_with_the_service() {
+        let mut openapi = doc(&[
+            ("/a", HttpMethod::Get, "list"),
+            ("/b", HttpMethod::Post, "create"),
+        ]);
+        Common { service: "shop" }.modify(&mut openapi);
+        assert_eq!(ids(&openapi), ["shop_list", "shop_create"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "`shop_show` (GET /a and GET /b)")]
+    fn a_service_whose_handlers_share_a_name_is_refused() {
+        let mut openapi = doc(&[
+            ("/a", HttpMethod::Get, "show"),
+            ("/b", HttpMethod::Get, "show"),
+        ]);
+        Common { service: "shop" }.modify(&mut openapi);
+    }
 }

@@ -66,7 +66,9 @@ pub async fn app(
         verifier: wiring.verifier.clone(),
         internal_token: wiring.internal_token.clone(),
     };
-    let readiness = Readiness::new().opened_database(database.clone());
+    let readiness = Readiness::new()
+        .opened_database(database.clone())
+        .jwks(wiring.verifier.clone());
     Ok(service_app(
         "products",
         database.guard(router(state)),

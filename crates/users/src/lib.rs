@@ -62,6 +62,7 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
     let bus = wiring.bus.clone();
     let readiness = Readiness::new()
         .opened_database(database.clone())
+        .jwks(wiring.verifier.clone())
         .degradable("bus", move || {
             let bus = bus.clone();
             async move { bus.check().await }

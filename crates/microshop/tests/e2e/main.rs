@@ -2,16 +2,20 @@
 //!
 //! `binary` runs the real executable (banner, health, signals, exit codes, `--help`);
 //! `stack` starts every service in-process on free ports and drives it over HTTP like a client;
-//! `metrics` scrapes every service after an order flow; `hardening` attacks it the
-//! way a slowloris, a forged `X-Forwarded-For` or another local user would.
+//! `metrics` scrapes every service after an order flow; `neighbours` serves services alone
+//! and checks they find auth from the port settings; `hardening` attacks it the
+//! way a slowloris, a forged `X-Forwarded-For` or another local user would; `readme` sends the
+//! README's examples to the stack as written.
 
 mod binary;
 mod deletion;
 mod deploy;
 mod hardening;
 mod metrics;
+mod neighbours;
 mod openapi;
 mod outages;
+mod readme;
 mod shop;
 mod side;
 mod stack;

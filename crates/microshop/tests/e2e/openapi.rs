@@ -294,6 +294,14 @@ fn every_registered_route_is_documented_and_every_documented_route_is_registered
 fn every_operation_documents_its_problems_security_and_schemas() {
     for (service, doc) in documents() {
         assert_complete(service, &doc);
+        // Prefixed, so that ids stay unique once the gateway merges the documents.
+        for (operation_name, operation) in operations(&doc) {
+            let id = operation["operationId"].as_str().unwrap_or_default();
+            assert!(
+                id.starts_with(&format!("{service}_")),
+                "{service}: {operation_name} has the id {id}"
+            );
+        }
     }
 }
 
@@ -453,4 +461,69 @@ async fn the_gateway_publishes_the_public_routes_and_a_self_contained_swagger_ui
     let home = stack.client.get(&stack.gateway).send().await.unwrap();
     let policy = home.headers()["content-security-policy"].to_str().unwrap();
     assert!(!policy.contains("unsafe-inline"), "{policy}");
+}
+
+/// The validator the documents are checked with: `python3 -m openapi_spec_validator`
+/// (`pip install openapi-spec-validator`), or `None` when it is not installed.
+fn spec_validator() -> Option<std::process::Command> {
+    let installed = std::process::Command::new("python3")
+        .args(["-c", "import openapi_spec_validator"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    installed.then(|| {
+        let mut command = std::process::Command::new("python3");
+        command.args(["-m", "openapi_spec_validator"]);
+        command
+    })
+}
+
+#[tokio::test]
+async fn every_served_document_passes_a_standard_openapi_validator() {
+    let Some(_) = spec_validator() else {
+        // Where the backends are promised (CI, or a developer who set them up), a missing tool
+        // must not turn this check into a silent pass.
+        let required = std::env::var_os("CI").is_some()
+            || std::env::var_os(test_support::POSTGRES_ENV).is_some();
+        assert!(
+            !required,
+            "openapi-spec-validator is not installed: pip install openapi-spec-validator"
+        );
+        eprintln!(
+            "skipping: openapi-spec-validator is not installed (pip install \
+             openapi-spec-validator)"
+        );
+        return;
+    };
+    let stack = TestStack::start().await;
+    let mut served = Vec::new();
+    for &service in microshop::EMBEDDED_SERVICES {
+        let url = match service {
+            microshop::settings::Service::Gateway => format!("{}/docs/openapi.json", stack.gateway),
+            other => format!("http://{}/openapi.json", stack.addr(other)),
+        };
+        let response = stack.client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{url}");
+        served.push((service.name(), response.text().await.unwrap()));
+    }
+
+    let scratch = tempfile::tempdir().unwrap();
+    let mut failures = Vec::new();
+    for (name, text) in served {
+        let file = scratch.path().join(format!("{name}.json"));
+        std::fs::write(&file, text).unwrap();
+        let output = spec_validator()
+            .unwrap()
+            .args(["--validation-errors", "all"])
+            .arg(&file)
+            .output()
+            .expect("the validator runs");
+        if !output.status.success() {
+            failures.push(format!(
+                "{name}:\n{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

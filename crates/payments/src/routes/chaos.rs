@@ -105,7 +105,8 @@ impl TryFrom<UpdateChaos> for ChaosChange {
     }
 }
 
-/// The operations of this module, for [`crate::openapi`].
+/// The operations of this module, for [`crate::openapi`]. Their ids say `chaos`: the handler
+/// names alone repeat those of [`super::payments`].
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(show, replace, update))]
 pub(super) struct Api;
@@ -113,6 +114,7 @@ pub(super) struct Api;
 #[utoipa::path(
     get,
     path = "/payments/chaos",
+    operation_id = "show_chaos",
     tag = "payments",
     security(("bearer" = [])),
     responses(
@@ -127,6 +129,7 @@ async fn show(State(state): State<AppState>, _admin: Admin) -> Json<ChaosView> {
 #[utoipa::path(
     put,
     path = "/payments/chaos",
+    operation_id = "replace_chaos",
     tag = "payments",
     security(("bearer" = [])),
     request_body(content = ReplaceChaos, description = "Every setting"),
@@ -147,6 +150,7 @@ async fn replace(
 #[utoipa::path(
     patch,
     path = "/payments/chaos",
+    operation_id = "update_chaos",
     tag = "payments",
     security(("bearer" = [])),
     request_body(content = UpdateChaos, description = "Only the settings sent change"),

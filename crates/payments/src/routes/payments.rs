@@ -179,6 +179,7 @@ fn payment_id(raw: &str) -> Result<Uuid, PaymentsError> {
 #[utoipa::path(
     get,
     path = "/payments/{id}",
+    operation_id = "show_payment",
     tag = "internal",
     security(("internal_token" = [])),
     params(("id" = String, Path, description = "The payment's id (a UUID)")),

@@ -1,5 +1,6 @@
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Duration;
 
 use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use axum::Router;
@@ -50,18 +51,25 @@ impl TestKey {
     }
 }
 
-/// Serves a changeable key set and counts fetches.
+/// Serves a changeable key set and counts fetches; `away` makes auth unreachable.
 #[derive(Clone, Default)]
 struct Keys {
     set: Arc<std::sync::Mutex<JwkSet>>,
     fetches: Arc<AtomicUsize>,
+    away: Arc<AtomicBool>,
 }
 
 impl KeySource for Keys {
     fn fetch(&self) -> BoxFuture<'_, anyhow::Result<JwkSet>> {
         self.fetches.fetch_add(1, Ordering::SeqCst);
         let set = self.set.lock().unwrap().clone();
-        Box::pin(async move { Ok(set) })
+        let away = self.away.load(Ordering::SeqCst);
+        Box::pin(async move {
+            if away {
+                anyhow::bail!("GET http://auth:8001/.well-known/jwks.json: connection refused")
+            }
+            Ok(set)
+        })
     }
 }
 
@@ -170,6 +178,62 @@ async fn an_unknown_kid_triggers_one_refetch_and_finds_a_rotated_key() {
         keys.fetches.load(Ordering::SeqCst),
         1,
         "refetches are rate-limited"
+    );
+}
+
+#[tokio::test]
+async fn the_jwks_check_says_whether_keys_can_be_fetched_without_hammering_auth() {
+    let key = TestKey::new("k1");
+    let (verifier, keys) = verifier_with(&key);
+    assert_eq!(verifier.check_keys().await, Ok(()));
+    // A probe within the refetch interval reports the last fetch instead of making another.
+    assert_eq!(verifier.check_keys().await, Ok(()));
+    assert_eq!(keys.fetches.load(Ordering::SeqCst), 1);
+
+    let (verifier, keys) = verifier_with(&key);
+    let verifier = verifier.with_refetch_interval(Duration::ZERO);
+    let token = key.sign(&claims(60));
+    verifier.verify(&token).await.unwrap();
+    keys.away.store(true, Ordering::SeqCst);
+    assert_eq!(
+        verifier.check_keys().await.unwrap_err(),
+        "fetching the JWKS failed: GET http://auth:8001/.well-known/jwks.json: connection \
+         refused (the 1 key(s) fetched before are still used)"
+    );
+    // The keys held still verify tokens.
+    verifier.verify(&key.sign(&claims(60))).await.unwrap();
+    keys.away.store(false, Ordering::SeqCst);
+    assert_eq!(verifier.check_keys().await, Ok(()));
+
+    let never = Keys::default();
+    never.away.store(true, Ordering::SeqCst);
+    let verifier = Verifier::new(ISSUER, never);
+    let reason = verifier.check_keys().await.unwrap_err();
+    assert!(!reason.contains("still used"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_failing_jwks_check_degrades_readiness_but_leaves_the_service_ready() {
+    let keys = Keys::default();
+    keys.away.store(true, Ordering::SeqCst);
+    let verifier = Arc::new(Verifier::new(ISSUER, keys));
+    let service = spawn(Router::new(), Readiness::new().jwks(verifier)).await;
+    let response = service
+        .client
+        .get(service.at("/health/ready"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["checks"]["jwks"]["status"], "degraded", "{body}");
+    assert!(
+        body["checks"]["jwks"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("http://auth:8001/.well-known/jwks.json"),
+        "{body}"
     );
 }
 
