@@ -267,6 +267,8 @@ async fn a_stream_ends_when_its_token_expires_and_a_fresh_token_resumes_it() {
         iat: now,
         exp: now + 2,
         jti: uuid::Uuid::now_v7(),
+        aud: Some(platform::auth::AUDIENCE.to_owned()),
+        client_id: Some(platform::auth::DEFAULT_CLIENT_ID.to_owned()),
     });
     let mut stream = app.stream(&alice).await;
     app.publish(&order_event("order.created", &alice)).await;
