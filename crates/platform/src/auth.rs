@@ -88,7 +88,7 @@ pub struct Claims {
     pub exp: i64,
     /// Unique token id.
     pub jti: Uuid,
-    /// The intended audience, [`AUDIENCE`]; absent in tokens issued before the claim existed.
+    /// The intended audience, `microshop`; absent in tokens issued before the claim existed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
     /// The OAuth client the token was issued to (RFC 9068 §2.2).

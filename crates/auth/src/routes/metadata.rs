@@ -19,11 +19,8 @@ use serde::Serialize;
 use super::token::{GRANT_TYPES, TOKEN_PATH};
 use crate::state::AppState;
 
-/// The well-known path of RFC 8414 §3.
-pub(super) const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
-
 pub fn router() -> Router<AppState> {
-    Router::new().route(METADATA_PATH, get(metadata))
+    Router::new().route("/.well-known/oauth-authorization-server", get(metadata))
 }
 
 /// The operations of this module, for [`crate::openapi`].

@@ -10,6 +10,7 @@ mod deletion;
 mod deploy;
 mod hardening;
 mod metrics;
+mod oauth;
 mod openapi;
 mod outages;
 mod shop;
