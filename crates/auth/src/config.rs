@@ -80,6 +80,16 @@ pub struct Config {
     )]
     pub issuer: String,
 
+    /// The URL clients reach auth at (normally the gateway's), for the absolute URLs of the
+    /// OAuth metadata (`/.well-known/oauth-authorization-server`). Unset: the issuer when it is
+    /// an http(s) URL, otherwise the URL the metadata request itself was sent to.
+    #[arg(
+        long = "auth-public-url",
+        id = "auth-public-url",
+        env = "MICROSHOP_AUTH_PUBLIC_URL"
+    )]
+    pub public_url: Option<String>,
+
     /// Milliseconds between two polls of the accounts disabled since the last one, by every
     /// token verifier (each service's, the gateway's, auth's own): the bound on how long the
     /// access token of a deleted user is still accepted. Read by every process, not only auth.
@@ -141,6 +151,7 @@ impl Default for Config {
             access_token_ttl_secs: DEFAULT_ACCESS_TOKEN_TTL_SECS,
             refresh_token_ttl_secs: DEFAULT_REFRESH_TOKEN_TTL_SECS,
             issuer: platform::auth::DEFAULT_ISSUER.to_owned(),
+            public_url: None,
             token_revocation_poll_ms: DEFAULT_TOKEN_REVOCATION_POLL_MS,
             max_concurrent_hashes: None,
             signing_key_reload_secs: DEFAULT_SIGNING_KEY_RELOAD_SECS,
@@ -240,6 +251,7 @@ mod tests {
             default.refresh_token_ttl_secs
         );
         assert_eq!(parsed.issuer, default.issuer);
+        assert_eq!(parsed.public_url, default.public_url);
         assert_eq!(
             parsed.signing_key_reload_secs,
             default.signing_key_reload_secs

@@ -26,7 +26,8 @@ pub enum RefreshRefusal {
 }
 
 impl RefreshRefusal {
-    fn detail(self) -> &'static str {
+    /// What a client is told.
+    pub fn detail(self) -> &'static str {
         match self {
             RefreshRefusal::Unknown => "The refresh token is not valid",
             RefreshRefusal::Expired => "The refresh token has expired; log in again",

@@ -17,7 +17,7 @@ use std::net::IpAddr;
 use platform::AuthUser;
 use uuid::Uuid;
 
-use crate::domain::Username;
+use crate::domain::{ClientId, Username};
 use crate::error::{AuthError, RefreshRefusal};
 use crate::state::AppState;
 use crate::storage::{Account, RefreshTokenState, millis, now_millis};
@@ -93,12 +93,15 @@ pub fn register_login_failure_metrics() {
     }
 }
 
-/// Checks a username and password and starts a session.
+/// Checks a username and password and starts a session whose access tokens name `client`.
+/// The JSON login and the OAuth token endpoint's password grant both come here, so the lockout
+/// and its counting are the same for both.
 pub async fn login(
     state: &AppState,
     username: &str,
     password: &str,
     client_ip: IpAddr,
+    client: &ClientId,
 ) -> Result<TokenPair, AuthError> {
     let subject: String = username
         .chars()
@@ -138,7 +141,7 @@ pub async fn login(
     match credentials {
         Some(credentials) if matches => {
             state.storage.clear_failures(&subject, &client_ip).await?;
-            let pair = start_session(state, &credentials.account).await?;
+            let pair = start_session(state, &credentials.account, client).await?;
             tracing::info!(user_id = %credentials.account.id, "logged in");
             Ok(pair)
         }
@@ -159,8 +162,12 @@ pub async fn login(
     }
 }
 
-/// Exchanges a live refresh token for a new pair.
-pub async fn refresh(state: &AppState, refresh_token: &str) -> Result<TokenPair, AuthError> {
+/// Exchanges a live refresh token for a new pair, the access token issued to `client`.
+pub async fn refresh(
+    state: &AppState,
+    refresh_token: &str,
+    client: &ClientId,
+) -> Result<TokenPair, AuthError> {
     if !looks_like_refresh_token(refresh_token) {
         return Err(AuthError::InvalidRefreshToken(RefreshRefusal::Unknown));
     }
@@ -183,7 +190,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> Result<TokenPair,
         .await?
         .ok_or(AuthError::InvalidRefreshToken(RefreshRefusal::Revoked))?;
     Ok(TokenPair {
-        access_token: access_token(state, &account).await?,
+        access_token: access_token(state, &account, client).await?,
         refresh_token: successor.token,
         expires_in: state.settings.access_ttl.as_secs(),
     })
@@ -231,7 +238,11 @@ fn warn_reuse(family_id: Uuid, user_id: Uuid) {
     );
 }
 
-async fn start_session(state: &AppState, account: &Account) -> Result<TokenPair, AuthError> {
+async fn start_session(
+    state: &AppState,
+    account: &Account,
+    client: &ClientId,
+) -> Result<TokenPair, AuthError> {
     let now = now_millis();
     state.storage.prune_sessions(account.id, now).await?;
     let refresh = NewRefreshToken::generate()?;
@@ -241,13 +252,22 @@ async fn start_session(state: &AppState, account: &Account) -> Result<TokenPair,
         .start_family(account.id, &refresh.hash, now, expires_at)
         .await?;
     Ok(TokenPair {
-        access_token: access_token(state, account).await?,
+        access_token: access_token(state, account, client).await?,
         refresh_token: refresh.token,
         expires_in: state.settings.access_ttl.as_secs(),
     })
 }
 
-async fn access_token(state: &AppState, account: &Account) -> Result<String, AuthError> {
-    let claims = access_claims(&state.settings.issuer, account, state.settings.access_ttl);
+async fn access_token(
+    state: &AppState,
+    account: &Account,
+    client: &ClientId,
+) -> Result<String, AuthError> {
+    let claims = access_claims(
+        &state.settings.issuer,
+        account,
+        client,
+        state.settings.access_ttl,
+    );
     Ok(state.keys.sign(&claims).await?)
 }

@@ -19,6 +19,8 @@ use crate::storage::Storage;
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub issuer: String,
+    /// Where clients reach auth, without a trailing slash; see [`Config::public_url`].
+    pub public_url: Option<String>,
     pub access_ttl: Duration,
     pub refresh_ttl: Duration,
     /// Registrations per client address and hour; 0: no limit.
@@ -75,6 +77,10 @@ impl AppState {
             verifier,
             settings: Arc::new(Settings {
                 issuer: config.issuer.clone(),
+                public_url: config
+                    .public_url
+                    .as_deref()
+                    .map(|url| url.trim_end_matches('/').to_owned()),
                 access_ttl: config.access_token_ttl(),
                 refresh_ttl: config.refresh_token_ttl(),
                 registrations_per_hour: config.registrations_per_hour,

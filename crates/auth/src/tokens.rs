@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use platform::Claims;
 use uuid::Uuid;
 
+use crate::domain::ClientId;
 use crate::storage::Account;
 
 /// Refresh tokens carry 256 bits, which is 43 base64url characters.
@@ -22,8 +23,9 @@ pub fn base64url(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// The claims of a new access token for `account`.
-pub fn access_claims(issuer: &str, account: &Account, ttl: Duration) -> Claims {
+/// The claims of a new access token for `account`, issued to `client` (the RFC 9068 profile:
+/// `iss sub aud exp iat jti client_id`, plus the shop's `name` and `role`).
+pub fn access_claims(issuer: &str, account: &Account, client: &ClientId, ttl: Duration) -> Claims {
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
     Claims {
         iss: issuer.to_owned(),
@@ -33,6 +35,8 @@ pub fn access_claims(issuer: &str, account: &Account, ttl: Duration) -> Claims {
         iat: now,
         exp: now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX)),
         jti: Uuid::now_v7(),
+        aud: Some(platform::auth::AUDIENCE.to_owned()),
+        client_id: Some(client.as_str().to_owned()),
     }
 }
 

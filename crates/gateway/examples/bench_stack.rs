@@ -101,6 +101,8 @@ async fn run() -> anyhow::Result<()> {
                 iat: now,
                 exp: now + 3600,
                 jti: uuid::Uuid::now_v7(),
+                aud: Some(platform::auth::AUDIENCE.to_owned()),
+                client_id: Some(platform::auth::DEFAULT_CLIENT_ID.to_owned()),
             };
             let mut header = Header::new(Algorithm::EdDSA);
             header.typ = Some(ACCESS_TOKEN_TYPE.into());

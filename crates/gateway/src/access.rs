@@ -19,6 +19,7 @@ pub(crate) fn is_public(method: &Method, path: &str) -> bool {
                 | "/auth/signup"
                 | "/auth/login"
                 | "/auth/refresh"
+                | "/auth/token"
                 | "/auth/verify"
                 | "/auth/validate"
                 | "/signup"
@@ -28,7 +29,11 @@ pub(crate) fn is_public(method: &Method, path: &str) -> bool {
             matches!(
                 path,
                 // Traefik ForwardAuth asks with GET and the caller's Authorization header.
-                "/auth/verify" | "/auth/validate" | "/.well-known/jwks.json" | "/hits"
+                "/auth/verify"
+                    | "/auth/validate"
+                    | "/.well-known/jwks.json"
+                    | "/.well-known/oauth-authorization-server"
+                    | "/hits"
             ) || under(path, "/products")
                 || under(path, "/events")
         }
@@ -51,10 +56,12 @@ mod tests {
         for (method, path) in [
             (Method::POST, "/auth/register"),
             (Method::POST, "/auth/login"),
+            (Method::POST, "/auth/token"),
             (Method::POST, "/login"),
             (Method::POST, "/signup"),
             (Method::GET, "/auth/verify"),
             (Method::GET, "/.well-known/jwks.json"),
+            (Method::GET, "/.well-known/oauth-authorization-server"),
             (Method::GET, "/products"),
             (Method::HEAD, "/products/3"),
             (Method::GET, "/events/0190"),
@@ -77,6 +84,7 @@ mod tests {
             (Method::GET, "/orders"),
             (Method::GET, "/auth/login"),
             (Method::POST, "/auth/login/"),
+            (Method::GET, "/auth/token"),
             (Method::OPTIONS, "/products"),
             (Method::POST, "/hits"),
         ] {

@@ -24,7 +24,7 @@ use utoipa::openapi::{
 };
 use utoipa_swagger_ui::{Config as UiConfig, SwaggerUi};
 
-use crate::routes::{ALIASES, JWKS_PATH, ROUTES};
+use crate::routes::{ALIASES, ROUTES, WELL_KNOWN};
 
 /// Where the Swagger UI answers.
 pub const DOCS_PATH: &str = "/docs";
@@ -168,7 +168,7 @@ async fn with_policy(mut response: Response) -> Response {
 
 /// Whether a client reaches `path` through the gateway.
 fn published(path: &str) -> bool {
-    path == JWKS_PATH
+    WELL_KNOWN.contains(&path)
         || ROUTES.iter().any(|route| {
             path == route.prefix
                 || path
@@ -292,7 +292,7 @@ mod tests {
     fn only_routed_prefixes_are_published() {
         assert!(published("/orders"));
         assert!(published("/orders/{id}"));
-        assert!(published(JWKS_PATH));
+        assert!(WELL_KNOWN.iter().all(|path| published(path)));
         assert!(!published("/ordersx"));
         assert!(!published("/internal/users/{id}"));
         assert!(!published("/health/breakers"));

@@ -42,6 +42,15 @@ pub const ACCESS_TOKEN_TYPE: &str = "at+jwt";
 /// Default issuer, the `iss` claim auth writes and everyone checks.
 pub const DEFAULT_ISSUER: &str = "microshop-auth";
 
+/// The `aud` claim of access tokens (RFC 9068): the resource servers of this shop, together.
+/// A token that names another audience is refused; one without `aud` (issued before the claim
+/// existed, within its 15 minutes) is still accepted.
+pub const AUDIENCE: &str = "microshop";
+
+/// The `client_id` claim of tokens issued to a client that did not name itself (the web
+/// front-end and the JSON login).
+pub const DEFAULT_CLIENT_ID: &str = "microshop-web";
+
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -80,6 +89,12 @@ pub struct Claims {
     pub exp: i64,
     /// Unique token id.
     pub jti: Uuid,
+    /// The intended audience, `microshop`; absent in tokens issued before the claim existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aud: Option<String>,
+    /// The OAuth client the token was issued to (RFC 9068 §2.2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
 }
 
 /// One public key in a JWKS (RFC 8037 `OKP` / `Ed25519`).
@@ -278,6 +293,8 @@ pub enum TokenError {
     UnknownKey,
     #[error("the token was issued by someone else")]
     WrongIssuer,
+    #[error("the token is meant for another audience")]
+    WrongAudience,
     #[error("the signing keys could not be fetched")]
     KeysUnavailable,
     /// Well signed and unexpired, but its account has been disabled (the user was deleted).
@@ -532,6 +549,8 @@ impl Verifier {
         };
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[&self.issuer]);
+        // Checked when present, not required: tokens minted before `aud` existed stay valid.
+        validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "iss", "sub", "iat"]);
         validation.leeway = 5;
         let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|error| {
@@ -540,6 +559,7 @@ impl Verifier {
                 ErrorKind::ExpiredSignature => TokenError::Expired,
                 ErrorKind::InvalidSignature => TokenError::BadSignature,
                 ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
+                ErrorKind::InvalidAudience => TokenError::WrongAudience,
                 ErrorKind::InvalidAlgorithm => TokenError::WrongAlgorithm,
                 _ => TokenError::Malformed,
             }

@@ -83,6 +83,8 @@ impl TestKeys {
             iat: now,
             exp: now + 900,
             jti: Uuid::now_v7(),
+            aud: Some(platform::auth::AUDIENCE.to_owned()),
+            client_id: Some(platform::auth::DEFAULT_CLIENT_ID.to_owned()),
         })
     }
 }

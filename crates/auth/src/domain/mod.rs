@@ -6,12 +6,14 @@
 //! [`ValidationError`] naming the input field, which the error layer turns into a 422.
 
 mod account;
+mod client_id;
 mod email;
 mod password;
 mod profile;
 mod username;
 
 pub use account::{NewAccount, Profile};
+pub use client_id::ClientId;
 pub use email::Email;
 pub use password::Password;
 pub use profile::{Address, PersonName};

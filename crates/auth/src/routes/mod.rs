@@ -7,7 +7,9 @@
 mod accounts;
 mod internal;
 mod jwks;
+mod metadata;
 mod sessions;
+mod token;
 mod verify;
 
 use axum::Router;
@@ -21,6 +23,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .merge(accounts::router())
         .merge(sessions::router())
+        .merge(token::router())
+        .merge(metadata::router())
         .merge(verify::router())
         .merge(jwks::router())
         .merge(internal::router())
@@ -33,6 +37,8 @@ pub(crate) fn openapi() -> utoipa::openapi::OpenApi {
     use utoipa::OpenApi;
     let mut doc = accounts::Api::openapi()
         .merge_from(sessions::Api::openapi())
+        .merge_from(token::Api::openapi())
+        .merge_from(metadata::Api::openapi())
         .merge_from(verify::Api::openapi())
         .merge_from(jwks::Api::openapi())
         .merge_from(internal::Api::openapi());

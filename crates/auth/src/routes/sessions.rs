@@ -12,6 +12,7 @@ use platform::http::ClientIp;
 use platform::{AuthUser, Json};
 use serde::{Deserialize, Serialize};
 
+use crate::domain::ClientId;
 use crate::error::AuthError;
 use crate::sessions::{self, TokenPair};
 use crate::state::AppState;
@@ -39,8 +40,9 @@ struct RefreshRequest {
     refresh_token: String,
 }
 
+/// The RFC 6749 §5.1 success answer, of the JSON routes and of `/auth/token`.
 #[derive(Serialize, utoipa::ToSchema)]
-struct TokenResponse {
+pub(super) struct TokenResponse {
     access_token: String,
     refresh_token: String,
     #[schema(value_type = String, example = "Bearer")]
@@ -55,7 +57,7 @@ struct TokenResponse {
 pub(super) struct Api;
 
 /// Tokens must not be cached by anything between auth and the client.
-fn token_response(pair: TokenPair) -> impl IntoResponse {
+pub(super) fn token_response(pair: TokenPair) -> impl IntoResponse {
     (
         [
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
@@ -86,7 +88,14 @@ async fn login(
     ClientIp(client_ip): ClientIp,
     Json(body): Json<LoginRequest>,
 ) -> Result<impl IntoResponse, AuthError> {
-    let pair = sessions::login(&state, &body.username, &body.password, client_ip).await?;
+    let pair = sessions::login(
+        &state,
+        &body.username,
+        &body.password,
+        client_ip,
+        &ClientId::default_client(),
+    )
+    .await?;
     Ok(token_response(pair))
 }
 
@@ -104,7 +113,7 @@ async fn refresh(
     State(state): State<AppState>,
     Json(body): Json<RefreshRequest>,
 ) -> Result<impl IntoResponse, AuthError> {
-    let pair = sessions::refresh(&state, &body.refresh_token).await?;
+    let pair = sessions::refresh(&state, &body.refresh_token, &ClientId::default_client()).await?;
     Ok(token_response(pair))
 }
 

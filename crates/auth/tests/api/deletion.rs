@@ -138,6 +138,24 @@ async fn a_deleted_users_refresh_tokens_are_all_refused() {
 }
 
 #[tokio::test]
+async fn a_deleted_user_gets_invalid_grant_at_the_token_endpoint() {
+    let app = spawn_app().await;
+    let alice = app.signed_in("alice").await;
+
+    app.deliver(&user_deleted(&alice)).await;
+
+    let password = app.password_grant("alice", PASSWORD).await;
+    crate::token::assert_oauth_error(password, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    let refresh = app
+        .token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &alice.refresh_token),
+        ])
+        .await;
+    crate::token::assert_oauth_error(refresh, StatusCode::BAD_REQUEST, "invalid_grant").await;
+}
+
+#[tokio::test]
 async fn a_deleted_users_username_stays_taken() {
     let app = spawn_app().await;
     let alice = app.signed_in("alice").await;

@@ -52,6 +52,8 @@ async fn issued_tokens_verify_with_the_published_key_alone() {
     let decoding = DecodingKey::from_ed_components(key["x"].as_str().unwrap()).unwrap();
     let mut validation = Validation::new(Algorithm::EdDSA);
     validation.set_issuer(&["microshop-auth"]);
+    // A standard verifier checks the audience (RFC 9068 §4); the token names the shop.
+    validation.set_audience(&["microshop"]);
     let data =
         jsonwebtoken::decode::<platform::Claims>(&session.access_token, &decoding, &validation)
             .unwrap();

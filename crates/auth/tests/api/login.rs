@@ -37,7 +37,22 @@ async fn logging_in_answers_an_oauth_token_response() {
     assert_eq!(jti.get_version_num(), 7);
     let mut names: Vec<_> = claims.as_object().unwrap().keys().cloned().collect();
     names.sort();
-    assert_eq!(names, ["exp", "iat", "iss", "jti", "name", "role", "sub"]);
+    assert_eq!(
+        names,
+        [
+            "aud",
+            "client_id",
+            "exp",
+            "iat",
+            "iss",
+            "jti",
+            "name",
+            "role",
+            "sub"
+        ]
+    );
+    assert_eq!(claims["aud"], "microshop");
+    assert_eq!(claims["client_id"], "microshop-web");
 }
 
 #[tokio::test]

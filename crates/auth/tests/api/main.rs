@@ -19,4 +19,5 @@ mod me;
 mod refresh;
 mod register;
 mod requests;
+mod token;
 mod verify;

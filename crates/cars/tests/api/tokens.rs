@@ -44,6 +44,8 @@ fn bad_tokens(app: &TestApp) -> Vec<(String, &'static str)> {
         iat,
         exp,
         jti: Uuid::now_v7(),
+        aud: Some(platform::auth::AUDIENCE.to_owned()),
+        client_id: Some(platform::auth::DEFAULT_CLIENT_ID.to_owned()),
     };
     let valid = app.customer("alice").token;
     let (head, rest) = valid.split_at(valid.len() - 4);

@@ -71,6 +71,12 @@ pub(crate) const ROUTES: &[Route] = &[
 /// The auth service's key set, at the well-known path rather than under `/auth`.
 pub(crate) const JWKS_PATH: &str = "/.well-known/jwks.json";
 
+/// Auth's OAuth 2.0 authorization server metadata (RFC 8414), also at its well-known path.
+pub(crate) const OAUTH_METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
+
+/// Auth's documents at well-known paths (RFC 8615), forwarded as they are.
+pub(crate) const WELL_KNOWN: [&str; 2] = [JWKS_PATH, OAUTH_METADATA_PATH];
+
 /// The seeds' short paths, rewritten to auth's: (method, path, upstream path).
 pub(crate) const ALIASES: &[(Method, &str, &str)] = &[
     (Method::POST, "/signup", "/auth/signup"),
@@ -132,7 +138,9 @@ pub(crate) fn proxy_routes(proxy: Arc<Proxy>, balancers: &Balancers) -> Router {
             .route(&format!("{}/", route.prefix), forward.clone())
             .route(&format!("{}/{{*rest}}", route.prefix), forward);
     }
-    router = router.route(JWKS_PATH, forward(target(JWKS_PATH, "auth", None)));
+    for path in WELL_KNOWN {
+        router = router.route(path, forward(target(path, "auth", None)));
+    }
     for (method, path, upstream_path) in ALIASES {
         let forwarder = target(path, "auth", Some((method.clone(), upstream_path)));
         router = router.route(path, forward(forwarder));

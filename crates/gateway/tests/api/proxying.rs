@@ -224,6 +224,23 @@ async fn seed_aliases_are_rewritten_to_auth() {
     let echo = app.echo(app.get("/.well-known/jwks.json")).await;
     assert_eq!(echo.0["path"], "/.well-known/jwks.json");
 
+    // The OAuth metadata and token endpoint pass without a token, the form body intact.
+    let echo = app
+        .echo(app.get("/.well-known/oauth-authorization-server"))
+        .await;
+    assert_eq!(echo.0["instance"], "auth");
+    assert_eq!(echo.0["path"], "/.well-known/oauth-authorization-server");
+    let echo = app
+        .echo(
+            app.post("/auth/token")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("grant_type=password&username=a&password=b"),
+        )
+        .await;
+    assert_eq!(echo.0["path"], "/auth/token");
+    assert_eq!(echo.0["body"], "grant_type=password&username=a&password=b");
+    assert_eq!(echo.0["method"], "POST");
+
     // The aliases are exactly the seeds' methods.
     let response = app.get("/login").send().await.unwrap();
     assert_eq!(response.status(), 405);

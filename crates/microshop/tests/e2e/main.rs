@@ -13,6 +13,7 @@ mod deploy;
 mod hardening;
 mod metrics;
 mod neighbours;
+mod oauth;
 mod openapi;
 mod outages;
 mod readme;

@@ -212,7 +212,15 @@ fn every_readme_request_calls_a_route_the_gateway_publishes() {
             "the README's `{}` calls {} {}, which the gateway does not publish",
             request.command, request.method, request.path
         );
-        if request.body.is_some() {
+        // curl's `-d` without a content type sends a form: right only for an operation that
+        // takes one (the OAuth token endpoint).
+        let takes_a_form = paths.iter().any(|(template, item)| {
+            matches(template, &request.path)
+                && item[&method]["requestBody"]["content"]
+                    .get("application/x-www-form-urlencoded")
+                    .is_some()
+        });
+        if request.body.is_some() && !takes_a_form {
             assert!(
                 request
                     .headers

@@ -266,6 +266,8 @@ async fn a_token_past_its_expiry_opens_no_stream_even_within_the_clock_leeway() 
         iat: now - 60,
         exp: now - 1,
         jti: uuid::Uuid::now_v7(),
+        aud: Some(platform::auth::AUDIENCE.to_owned()),
+        client_id: Some(platform::auth::DEFAULT_CLIENT_ID.to_owned()),
     });
     // Other routes still accept it (the verifier's leeway), so the token is not simply bad.
     assert_eq!(app.list(&alice, "").await.status(), StatusCode::OK);
@@ -291,6 +293,8 @@ async fn a_stream_ends_when_its_token_expires_and_a_fresh_token_resumes_it() {
         iat: now,
         exp: now + 2,
         jti: uuid::Uuid::now_v7(),
+        aud: Some(platform::auth::AUDIENCE.to_owned()),
+        client_id: Some(platform::auth::DEFAULT_CLIENT_ID.to_owned()),
     });
     let mut stream = app.stream(&alice).await;
     app.publish(&order_event("order.created", &alice)).await;

@@ -270,6 +270,8 @@ async fn an_expired_admin_token_is_refused() {
         iat: now - 3600,
         exp: now - 600,
         jti: uuid::Uuid::now_v7(),
+        aud: Some(platform::auth::AUDIENCE.to_owned()),
+        client_id: Some(platform::auth::DEFAULT_CLIENT_ID.to_owned()),
     });
 
     let response = app

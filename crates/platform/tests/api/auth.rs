@@ -83,6 +83,8 @@ fn claims(exp_in: i64) -> Claims {
         iat: now,
         exp: now + exp_in,
         jti: Uuid::now_v7(),
+        aud: Some(platform::auth::AUDIENCE.to_owned()),
+        client_id: Some(platform::auth::DEFAULT_CLIENT_ID.to_owned()),
     }
 }
 
@@ -155,6 +157,58 @@ async fn bad_tokens_are_refused_with_their_reason() {
         b64.encode(serde_json::to_vec(&claims(60)).unwrap())
     );
     assert!(verifier.verify(&none).await.is_err());
+}
+
+#[tokio::test]
+async fn a_token_for_another_audience_is_refused_and_one_without_aud_still_passes() {
+    let key = TestKey::new("k1");
+    let (verifier, _) = verifier_with(&key);
+    let state = State {
+        verifier: Arc::new(verifier),
+    };
+    let routes = Router::new()
+        .route("/who", get(|user: AuthUser| async move { user.username }))
+        .with_state(state);
+    let service = spawn(routes, Readiness::new()).await;
+
+    let mut elsewhere = claims(60);
+    elsewhere.aud = Some("another-shop".into());
+    let refused = service
+        .client
+        .get(service.at("/who"))
+        .bearer_auth(key.sign(&elsewhere))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 401);
+    assert_eq!(
+        refused.headers()["www-authenticate"],
+        "Bearer error=\"invalid_token\""
+    );
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], "invalid_token");
+    assert_eq!(body["detail"], "the token is meant for another audience");
+
+    // Tokens minted before `aud` existed are still within their lifetime after an upgrade.
+    let mut older = claims(60);
+    older.aud = None;
+    older.client_id = None;
+    let accepted = service
+        .client
+        .get(service.at("/who"))
+        .bearer_auth(key.sign(&older))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), 200);
+    let current = service
+        .client
+        .get(service.at("/who"))
+        .bearer_auth(key.sign(&claims(60)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(current.status(), 200);
 }
 
 #[tokio::test]

@@ -53,6 +53,8 @@ impl Key {
             iat: now,
             exp: now + 600,
             jti: Uuid::now_v7(),
+            aud: Some(platform::auth::AUDIENCE.to_owned()),
+            client_id: Some(platform::auth::DEFAULT_CLIENT_ID.to_owned()),
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some("k1".into());
