@@ -343,19 +343,33 @@ async fn errors_as_problems(response: Response) -> Response {
     Response::from_parts(parts, answer.into_body())
 }
 
-/// The problem for a bare status with an explanation from the framework (`text`).
+/// The problem for a bare status with an explanation from the framework (`text`), under one
+/// of the catalogue's codes: axum's rejections are 400 (a path segment that is not UTF-8 or
+/// not a number, a query that does not parse), 413, 415, or 500 for a route that wants
+/// something the service did not provide (a bug, logged here).
 fn problem_for_status(status: StatusCode, text: &str) -> Problem {
-    if status == StatusCode::METHOD_NOT_ALLOWED {
-        return Problem::method_not_allowed();
-    }
-    if status == StatusCode::NOT_FOUND {
-        return Problem::not_found();
-    }
-    let title = status.canonical_reason().unwrap_or("Error");
-    let code = title.to_ascii_lowercase().replace([' ', '-'], "_");
-    let code = code.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_');
-    let problem = Problem::new(status, code, title);
-    if status.is_server_error() || text.is_empty() {
+    let problem = match status {
+        StatusCode::METHOD_NOT_ALLOWED => return Problem::method_not_allowed(),
+        StatusCode::NOT_FOUND => return Problem::not_found(),
+        StatusCode::PAYLOAD_TOO_LARGE => return crate::json::payload_too_large(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            Problem::new(status, "unsupported_media_type", "Unsupported media type")
+        }
+        _ if status.is_server_error() => {
+            tracing::error!(
+                status = status.as_u16(),
+                rejection = text,
+                "the framework refused a request"
+            );
+            return Problem::internal();
+        }
+        _ => Problem::new(
+            status,
+            "bad_request",
+            status.canonical_reason().unwrap_or("Bad request"),
+        ),
+    };
+    if text.is_empty() {
         problem
     } else {
         // axum's rejection texts name what was wrong with the request, never internals.
