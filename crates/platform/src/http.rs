@@ -1,7 +1,9 @@
 //! What every service's HTTP surface has in common, assembled once.
 //!
 //! [`service_app`] wraps a service's own routes with: `/health/live`, `/health/ready` and
-//! `/metrics`; problem-details answers for unknown routes (404) and wrong methods (405); a
+//! `/metrics`; the pages of the problem types, `/problems` and `/problems/{code}`
+//! ([`crate::problem::pages`]), so the `type` of any problem resolves wherever it came from;
+//! problem-details answers for unknown routes (404) and wrong methods (405); a
 //! request id (taken from `X-Request-Id` or minted) on the response and on every log line; the
 //! request metrics; the 1 MiB body limit; and a panic guard that answers an opaque 500 and keeps
 //! the service serving.
@@ -218,7 +220,8 @@ pub fn service_app(service: &'static str, routes: Router, readiness: Readiness) 
                     }
                 }
             }),
-        );
+        )
+        .merge(crate::problem::pages::router());
     with_common_layers(service, routes.merge(health))
 }
 

@@ -4,9 +4,12 @@
 //! humans. Services keep their own error enum and convert it into a [`Problem`]; this type only
 //! fixes the wire format so every service, the gateway included, looks the same from outside.
 //!
-//! Every code is listed, with what it means and what a client should do, in [`catalogue`].
+//! Every code is listed, with what it means and what a client should do, in [`catalogue`];
+//! the `type` of a problem, `/problems/{code}`, is that entry's page ([`pages`]), served by
+//! every service.
 
 pub mod catalogue;
+pub mod pages;
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
