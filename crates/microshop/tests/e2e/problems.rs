@@ -8,8 +8,21 @@ use serde_json::{Value, json};
 
 use crate::stack::TestStack;
 
-/// Follows the `type` of a problem answer from `origin` and checks it is the page of its code.
-async fn follow_type(stack: &TestStack, origin: &str, response: reqwest::Response, code: &str) {
+async fn get(stack: &TestStack, url: String) -> reqwest::Response {
+    stack.client.get(url).send().await.unwrap()
+}
+
+/// Sends `request` to `origin`, expects the problem `status` `code`, follows its `type` there,
+/// and checks it is the page of that code.
+async fn follow_type(
+    stack: &TestStack,
+    origin: &str,
+    request: reqwest::RequestBuilder,
+    status: u16,
+    code: &str,
+) {
+    let response = request.send().await.unwrap();
+    assert_eq!(response.status(), status, "{origin}");
     assert_eq!(
         response.headers()["content-type"],
         "application/problem+json",
@@ -20,7 +33,7 @@ async fn follow_type(stack: &TestStack, origin: &str, response: reqwest::Respons
     let kind = problem["type"].as_str().unwrap();
     assert_eq!(kind, format!("/problems/{code}"));
     let url = reqwest::Url::parse(origin).unwrap().join(kind).unwrap();
-    let page = stack.client.get(url.clone()).send().await.unwrap();
+    let page = get(stack, url.to_string()).await;
     assert_eq!(page.status(), 200, "{url}");
     assert_eq!(
         page.headers()["content-type"],
@@ -36,12 +49,7 @@ async fn follow_type(stack: &TestStack, origin: &str, response: reqwest::Respons
 }
 
 async fn assert_unknown_code_is_a_problem(stack: &TestStack, origin: &str) {
-    let response = stack
-        .client
-        .get(format!("{origin}/problems/no_such_code"))
-        .send()
-        .await
-        .unwrap();
+    let response = get(stack, format!("{origin}/problems/no_such_code")).await;
     assert_eq!(response.status(), 404, "{origin}");
     assert_eq!(
         response.headers()["content-type"],
@@ -57,54 +65,28 @@ async fn problem_types_resolve_to_their_pages_at_the_gateway_and_at_the_service_
     let gateway = stack.gateway.as_str();
 
     // The gateway's own answer: no token.
-    let response = stack
-        .client
-        .get(format!("{gateway}/orders"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 401);
-    follow_type(&stack, gateway, response, "missing_token").await;
+    let client = &stack.client;
+    let request = client.get(format!("{gateway}/orders"));
+    follow_type(&stack, gateway, request, 401, "missing_token").await;
 
     // Services' answers, forwarded: an unknown product, an invalid registration.
-    let response = stack
-        .client
-        .get(format!("{gateway}/products/999999"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 404);
-    follow_type(&stack, gateway, response, "not_found").await;
-    let response = stack
-        .client
+    let request = client.get(format!("{gateway}/products/999999"));
+    follow_type(&stack, gateway, request, 404, "not_found").await;
+    let request = client
         .post(format!("{gateway}/auth/register"))
-        .json(&json!({"username": "problem-reader", "password": "short"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 422);
-    follow_type(&stack, gateway, response, "validation_failed").await;
+        .json(&json!({"username": "problem-reader", "password": "short"}));
+    follow_type(&stack, gateway, request, 422, "validation_failed").await;
 
     // A service called directly on its own port serves the pages too.
     let products = format!("http://{}", stack.addr(Service::Products));
-    let response = stack
-        .client
+    let request = client
         .post(format!("{products}/products"))
-        .json(&json!({"name": "anything"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 401);
-    follow_type(&stack, &products, response, "missing_token").await;
+        .json(&json!({"name": "anything"}));
+    follow_type(&stack, &products, request, 401, "missing_token").await;
 
     // The index lists every code, at the gateway without a token as well as on a service.
     for origin in [gateway, products.as_str()] {
-        let index = stack
-            .client
-            .get(format!("{origin}/problems"))
-            .send()
-            .await
-            .unwrap();
+        let index = get(&stack, format!("{origin}/problems")).await;
         assert_eq!(index.status(), 200, "{origin}");
         let html = index.text().await.unwrap();
         for entry in CATALOGUE {

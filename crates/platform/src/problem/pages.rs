@@ -141,6 +141,13 @@ fn prose_into(out: &mut String, text: &str) {
     }
 }
 
+/// Appends the entry's `type`, the path of its page.
+fn type_into(out: &mut String, entry: &Entry) {
+    escape_into(out, PREFIX);
+    out.push('/');
+    escape_into(out, entry.code);
+}
+
 /// `404 Not Found, 409 Conflict`.
 fn statuses(entry: &Entry) -> String {
     entry
@@ -188,9 +195,7 @@ fn render_entry(entry: &Entry) -> String {
     out.push_str("</code></dd>\n<dt>HTTP status</dt><dd>");
     escape_into(&mut out, &statuses(entry));
     out.push_str("</dd>\n<dt>Type</dt><dd><code>");
-    escape_into(&mut out, PREFIX);
-    out.push('/');
-    escape_into(&mut out, entry.code);
+    type_into(&mut out, entry);
     out.push_str("</code></dd>\n</dl>\n<h2>What it means</h2>\n<p>");
     prose_into(&mut out, entry.meaning);
     out.push_str("</p>\n<h2>What to do</h2>\n<p>");
@@ -213,9 +218,7 @@ fn render_index() -> String {
     );
     for entry in CATALOGUE {
         out.push_str("<tr><td><a href=\"");
-        escape_into(&mut out, PREFIX);
-        out.push('/');
-        escape_into(&mut out, entry.code);
+        type_into(&mut out, entry);
         out.push_str("\"><code>");
         escape_into(&mut out, entry.code);
         out.push_str("</code></a></td><td>");
