@@ -4,8 +4,9 @@
 //! `stack` starts every service in-process on free ports and drives it over HTTP like a client;
 //! `metrics` scrapes every service after an order flow; `neighbours` serves services alone
 //! and checks they find auth from the port settings; `hardening` attacks it the
-//! way a slowloris, a forged `X-Forwarded-For` or another local user would; `readme` sends the
-//! README's examples to the stack as written.
+//! way a slowloris, a forged `X-Forwarded-For` or another local user would; `problems` follows
+//! the `type` of real errors to their pages; `readme` sends the README's examples to the stack
+//! as written.
 
 mod binary;
 mod deletion;
@@ -16,6 +17,7 @@ mod neighbours;
 mod oauth;
 mod openapi;
 mod outages;
+mod problems;
 mod readme;
 mod shop;
 mod side;
