@@ -63,6 +63,8 @@ pub struct ServiceClient {
 }
 
 struct Inner {
+    /// The calling service: its breaker's `service` label.
+    service: &'static str,
     upstream: &'static str,
     base_url: String,
     token: HeaderValue,
@@ -74,6 +76,7 @@ struct Inner {
 impl std::fmt::Debug for ServiceClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServiceClient")
+            .field("service", &self.inner.service)
             .field("upstream", &self.inner.upstream)
             .field("base_url", &self.inner.base_url)
             .field("policy", &self.inner.policy)
@@ -83,13 +86,14 @@ impl std::fmt::Debug for ServiceClient {
 }
 
 impl ServiceClient {
-    /// A client for `upstream` (its name in logs and in the breaker's metrics) at `base_url`,
-    /// such as `http://127.0.0.1:8005`.
+    /// `service`'s client for `upstream` (its name in logs and in the breaker's metrics) at
+    /// `base_url`, such as `http://127.0.0.1:8005`.
     ///
     /// # Panics
     /// If the internal token holds characters a header cannot carry (a configuration error,
     /// caught at start).
     pub fn new(
+        service: &'static str,
         upstream: &'static str,
         base_url: impl Into<String>,
         internal_token: InternalToken,
@@ -112,7 +116,8 @@ impl ServiceClient {
         }
         Self {
             inner: Arc::new(Inner {
-                breaker: CircuitBreaker::new(upstream, policy.breaker.clone()),
+                breaker: CircuitBreaker::new(service, upstream, policy.breaker.clone()),
+                service,
                 upstream,
                 base_url,
                 token,

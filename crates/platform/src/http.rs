@@ -212,7 +212,7 @@ pub fn service_app(service: &'static str, routes: Router, readiness: Readiness) 
                 let _sampled_while_served = Arc::clone(&pool_usage);
                 async move {
                     if operator {
-                        render_metrics().await.into_response()
+                        render_metrics(service).await.into_response()
                     } else {
                         operators_only().into_response()
                     }
@@ -371,13 +371,15 @@ pub fn operators_only() -> Problem {
     )
 }
 
-async fn render_metrics() -> impl IntoResponse {
+/// `service`'s own series only (see [`crate::metrics`]): in embedded mode each port answers for
+/// its service, not for the whole process.
+async fn render_metrics(service: &'static str) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4"),
         )],
-        crate::metrics::render(),
+        crate::metrics::render(service),
     )
 }
 
@@ -740,6 +742,12 @@ mod tests {
         let app = service_app(
             "http-pool-unit",
             Router::new(),
+            Readiness::new().database(pool.clone()),
+        );
+        // Another service of the same process: its series are not this one's.
+        let _other = service_app(
+            "http-pool-other",
+            Router::new(),
             Readiness::new().database(pool),
         );
         let request = http::Request::get("/metrics").body(Body::empty()).unwrap();
@@ -756,6 +764,7 @@ mod tests {
         ] {
             assert!(text.lines().any(|line| line == series), "{series}\n{text}");
         }
+        assert!(!text.contains("http-pool-other"), "{text}");
     }
 
     fn forwarded(values: &[&str], proof: Option<HeaderValue>) -> http::HeaderMap {

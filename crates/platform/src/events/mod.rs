@@ -124,6 +124,9 @@ pub trait Bus: Send + Sync + 'static {
     /// Runs `handler` over `topic` as a member of `group` until `shutdown` fires. A message is
     /// committed only after the handler answered `Done` or `Reject`; `Retry` redelivers it after
     /// a backoff.
+    ///
+    /// `group` is the consuming service's name (`notifier`, `users`, `auth`): the group's lag is
+    /// that service's series (`events_consumer_lag{service=<group>}`).
     fn consume(
         &self,
         topic: &str,
