@@ -63,7 +63,7 @@ pub(crate) type UpstreamBody = CappedBody;
 /// The pooled HTTP/1.1 client shared by every route (and the health probes).
 pub(crate) type HttpClient = Client<HttpConnector, UpstreamBody>;
 
-/// The `service` label of the gateway's metrics.
+/// The `service` label of the gateway's metrics (the service its spans are exported as).
 pub(crate) const SERVICE: &str = "gateway";
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
@@ -183,7 +183,7 @@ impl Forwarder {
             otel.status_code = tracing::field::Empty,
             trace_id = tracing::field::Empty,
         );
-        platform::traces::continue_from_headers(&span, &parts.headers);
+        platform::traces::continue_from_headers(SERVICE, &span, &parts.headers);
         span
     }
 

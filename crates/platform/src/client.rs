@@ -63,7 +63,8 @@ pub struct ServiceClient {
 }
 
 struct Inner {
-    /// The calling service: its breaker's `service` label.
+    /// The calling service: its breaker's `service` label, and the service its client spans
+    /// are exported as.
     service: &'static str,
     upstream: &'static str,
     base_url: String,
@@ -193,7 +194,7 @@ impl ServiceClient {
             return tracing::Span::none();
         }
         let upstream = self.inner.upstream;
-        tracing::info_span!(
+        let span = tracing::info_span!(
             "call",
             otel.name = %format_args!("{} {upstream}", call.method),
             otel.kind = "client",
@@ -202,7 +203,10 @@ impl ServiceClient {
             url.path = call.path.as_str(),
             http.response.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
-        )
+        );
+        // The caller's, also when a background task (a sweep) calls outside any request.
+        crate::traces::attribute(self.inner.service, &span);
+        span
     }
 
     async fn attempt(&self, call: &Call) -> Result<Reply, Failure> {

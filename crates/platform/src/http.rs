@@ -476,7 +476,7 @@ fn request_span<B>(service: &'static str, request: &http::Request<B>) -> tracing
         otel.status_code = tracing::field::Empty,
         trace_id = tracing::field::Empty,
     );
-    crate::traces::continue_from_headers(&span, request.headers());
+    crate::traces::continue_from_headers(service, &span, request.headers());
     span
 }
 
