@@ -75,6 +75,39 @@ impl Shop {
         tokens["access_token"].as_str().unwrap().to_owned()
     }
 
+    async fn admin_token(&self) -> String {
+        let password = std::fs::read_to_string(self.data.path().join("admin-password")).unwrap();
+        self.token("admin", password.trim()).await
+    }
+
+    /// The admin (`admin`, a token) adds a product, which `buyer` orders and pays for (the bank
+    /// declines nothing here): the order.
+    async fn order_new_product(&self, admin: &str, buyer: &str, name: &str) -> Value {
+        let product = self
+            .post(
+                "/products",
+                Some(admin),
+                json!({"name": name, "price_cents": 1250, "stock": 5}),
+            )
+            .await;
+        assert_eq!(product.status(), 201);
+        let product: Value = product.json().await.unwrap();
+        let order = self
+            .post(
+                "/orders",
+                Some(buyer),
+                json!({
+                    "items": [{"product_id": product["id"], "quantity": 1}],
+                    "shipping_address": "4 rue des Mesures, Lyon"
+                }),
+            )
+            .await;
+        assert_eq!(order.status(), 201);
+        let order: Value = order.json().await.unwrap();
+        assert_eq!(order["status"], "paid", "{order}");
+        order
+    }
+
     /// Waits until the user of `token` has a notification about `order_id`.
     async fn wait_notified(&self, token: &str, order_id: &str) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -264,30 +297,10 @@ async fn every_service_exposes_the_operator_metrics_after_an_order_flow() {
     assert_eq!(locked.status(), 429);
 
     // The admin adds a product, which the customer orders and pays for.
-    let password = std::fs::read_to_string(shop.data.path().join("admin-password")).unwrap();
-    let admin = shop.token("admin", password.trim()).await;
-    let product = shop
-        .post(
-            "/products",
-            Some(&admin),
-            json!({"name": "Metrics lamp", "price_cents": 1250, "stock": 5}),
-        )
-        .await;
-    assert_eq!(product.status(), 201);
-    let product: Value = product.json().await.unwrap();
+    let admin = shop.admin_token().await;
     let order = shop
-        .post(
-            "/orders",
-            Some(&customer),
-            json!({
-                "items": [{"product_id": product["id"], "quantity": 1}],
-                "shipping_address": "4 rue des Mesures, Lyon"
-            }),
-        )
+        .order_new_product(&admin, &customer, "Metrics lamp")
         .await;
-    assert_eq!(order.status(), 201);
-    let order: Value = order.json().await.unwrap();
-    assert_eq!(order["status"], "paid", "{order}");
     shop.wait_notified(&customer, order["id"].as_str().unwrap())
         .await;
 
@@ -416,42 +429,16 @@ async fn each_port_shows_only_its_own_service_s_series() {
     // Requests to several services, directly and through the gateway, and a saga across them.
     let refused = shop.login("metrics-nobody", "any horse battery").await;
     assert_eq!(refused.status(), 401);
-    let password = std::fs::read_to_string(shop.data.path().join("admin-password")).unwrap();
-    let admin = shop.token("admin", password.trim()).await;
-    let listed = shop
-        .client
-        .get(shop.url(Service::Products, "/products"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(listed.status(), 200);
-    let product = shop
-        .post(
-            "/products",
-            Some(&admin),
-            json!({"name": "Own series lamp", "price_cents": 990, "stock": 3}),
-        )
+    let admin = shop.admin_token().await;
+    shop.order_new_product(&admin, &admin, "Own series lamp")
         .await;
-    assert_eq!(product.status(), 201);
-    let product: Value = product.json().await.unwrap();
-    let order = shop
-        .post(
-            "/orders",
-            Some(&admin),
-            json!({
-                "items": [{"product_id": product["id"], "quantity": 1}],
-                "shipping_address": "4 rue des Mesures, Lyon"
-            }),
-        )
-        .await;
-    assert_eq!(order.status(), 201);
-    let hits = shop
-        .client
-        .get(shop.url(Service::Gateway, "/hits"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(hits.status(), 200);
+    for (service, path) in [
+        (Service::Products, "/products"),
+        (Service::Gateway, "/hits"),
+    ] {
+        let answer = shop.client.get(shop.url(service, path)).send().await;
+        assert_eq!(answer.unwrap().status(), 200, "{path}");
+    }
 
     let mut scrapes = BTreeMap::new();
     for &service in microshop::EMBEDDED_SERVICES {

@@ -165,6 +165,13 @@ fn missing_from(trace: &[CollectedSpan], client_span: &str, order_id: &str) -> O
             span.attributes.get("http.route").map(String::as_str) == Some(route)
         }
     };
+    let consumed = |event_type: &'static str| {
+        move |span: &CollectedSpan| {
+            let attribute = |key: &str| span.attributes.get(key).map(String::as_str);
+            attribute("cloudevents.event_type") == Some(event_type)
+                && attribute("cloudevents.event_subject") == Some(order_id)
+        }
+    };
     let expectations: [(&str, bool); 7] = [
         (
             "the gateway's span of POST /orders, child of the client's",
@@ -199,31 +206,11 @@ fn missing_from(trace: &[CollectedSpan], client_span: &str, order_id: &str) -> O
         ),
         (
             "the notifier's consumer span of order.created for this order",
-            has("notifier", SpanKind::Consumer, &|span| {
-                span.attributes
-                    .get("cloudevents.event_type")
-                    .map(String::as_str)
-                    == Some("order.created")
-                    && span
-                        .attributes
-                        .get("cloudevents.event_subject")
-                        .map(String::as_str)
-                        == Some(order_id)
-            }),
+            has("notifier", SpanKind::Consumer, &consumed("order.created")),
         ),
         (
             "the notifier's consumer span of order.paid for this order",
-            has("notifier", SpanKind::Consumer, &|span| {
-                span.attributes
-                    .get("cloudevents.event_type")
-                    .map(String::as_str)
-                    == Some("order.paid")
-                    && span
-                        .attributes
-                        .get("cloudevents.event_subject")
-                        .map(String::as_str)
-                        == Some(order_id)
-            }),
+            has("notifier", SpanKind::Consumer, &consumed("order.paid")),
         ),
     ];
     let missing: Vec<&str> = expectations
