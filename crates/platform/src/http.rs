@@ -214,7 +214,7 @@ pub fn service_app(service: &'static str, routes: Router, readiness: Readiness) 
                 let _sampled_while_served = Arc::clone(&pool_usage);
                 async move {
                     if operator {
-                        render_metrics().await.into_response()
+                        render_metrics(service).await.into_response()
                     } else {
                         operators_only().into_response()
                     }
@@ -388,13 +388,15 @@ pub fn operators_only() -> Problem {
     )
 }
 
-async fn render_metrics() -> impl IntoResponse {
+/// `service`'s own series only (see [`crate::metrics`]): in embedded mode each port answers for
+/// its service, not for the whole process.
+async fn render_metrics(service: &'static str) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4"),
         )],
-        crate::metrics::render(),
+        crate::metrics::render(service),
     )
 }
 
@@ -491,7 +493,7 @@ fn request_span<B>(service: &'static str, request: &http::Request<B>) -> tracing
         otel.status_code = tracing::field::Empty,
         trace_id = tracing::field::Empty,
     );
-    crate::traces::continue_from_headers(&span, request.headers());
+    crate::traces::continue_from_headers(service, &span, request.headers());
     span
 }
 
@@ -757,6 +759,12 @@ mod tests {
         let app = service_app(
             "http-pool-unit",
             Router::new(),
+            Readiness::new().database(pool.clone()),
+        );
+        // Another service of the same process: its series are not this one's.
+        let _other = service_app(
+            "http-pool-other",
+            Router::new(),
             Readiness::new().database(pool),
         );
         let request = http::Request::get("/metrics").body(Body::empty()).unwrap();
@@ -773,6 +781,7 @@ mod tests {
         ] {
             assert!(text.lines().any(|line| line == series), "{series}\n{text}");
         }
+        assert!(!text.contains("http-pool-other"), "{text}");
     }
 
     fn forwarded(values: &[&str], proof: Option<HeaderValue>) -> http::HeaderMap {
