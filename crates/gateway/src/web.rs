@@ -79,6 +79,7 @@ static ASSETS: &[Asset] = assets![
     "js/catalogue.js",
     "js/dom.js",
     "js/live.js",
+    "js/people.js",
     "js/session.js",
     "js/pages/admin.js",
     "js/pages/cars.js",
