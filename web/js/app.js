@@ -8,7 +8,7 @@ import { ApiError } from './api.js';
 import { h, replace, toast } from './dom.js';
 import { session } from './session.js';
 import { cart } from './cart.js';
-import { live } from './live.js';
+import { live, notificationText } from './live.js';
 
 /** Fragment path → view. `auth`: signed-in users only; `admin`: admins only. */
 const ROUTES = [
@@ -209,7 +209,7 @@ window.addEventListener('hashchange', () => {
 });
 cart.addEventListener('change', () => renderNav());
 live.addEventListener('change', () => renderNav());
-live.addEventListener('notification', (event) => toast(event.detail.message));
+live.addEventListener('notification', (event) => toast(notificationText(event.detail)));
 session.addEventListener('change', (event) => {
   const { reason } = event.detail;
   if (session.signedIn) {

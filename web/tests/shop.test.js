@@ -74,12 +74,14 @@ describe('the shop', () => {
     const outcome = page.locator('[data-outcome="paid"]');
     assert.equal(await outcome.locator('.chip').textContent(), 'paid');
 
-    // The notifier's message arrives live (a toast from the stream, and the badge), no reload.
-    await page.locator('#toasts').getByText(new RegExp(`paid by ${username}`)).waitFor();
+    // The notification arrives live (a toast from the stream, and the badge), no reload, in the
+    // shop's words and price format.
+    const paidText = new RegExp(`^Order \\w{8} paid: ${expectedTotal.replace('.', '\\.')}$`);
+    await page.locator('#toasts').getByText(paidText).waitFor();
     await navLink(page, 'Notifications').getByLabel(/unread/).waitFor();
     await screenshot(page, 'checkout-paid');
     await navLink(page, 'Notifications').click();
-    await page.getByRole('listitem').filter({ hasText: `paid by ${username}` }).waitFor();
+    await page.locator('.notification .message', { hasText: paidText }).waitFor();
 
     // One order, paid, in My orders.
     await navLink(page, 'My orders').click();
