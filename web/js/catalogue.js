@@ -52,7 +52,7 @@ export function productHref(product) {
 /** A product's category as a small link to the others of it; null without one. */
 export function categoryChip(product) {
   if (!product.category) return null;
-  return h('a', { class: 'category-chip', href: categoryHref(product.category), text: categoryLabel(product.category) });
+  return h('a', { class: 'chip category-chip', href: categoryHref(product.category), text: categoryLabel(product.category) });
 }
 
 /** The stock line: how many are left, or that none are. */

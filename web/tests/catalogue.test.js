@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  adminToken, eventually, launchBrowser, navLink, openPage, productCard, registerViaApi, rendered, screenshot,
-  setChaos, signIn, startStack, tokenFor, uniqueName,
+  adminToken, eventually, navLink, openPage, productCard, registerViaApi, rendered, screenshot, signIn, startSuite,
+  stopSuite, tokenFor, uniqueName,
 } from './harness.js';
 
 const euros = (cents) => new Intl.NumberFormat('en-IE', { style: 'currency', currency: 'EUR' }).format(cents / 100);
@@ -28,16 +28,9 @@ describe('the catalogue', () => {
   let stack;
   let browser;
 
-  before(async () => {
-    stack = await startStack();
-    browser = await launchBrowser();
-    await setChaos(stack, { decline_rate: 0 });
-  });
-
-  after(async () => {
-    await browser?.close();
-    await stack?.stop();
-  });
+  // The bank declines half of all payments by default; these tests want them paid.
+  before(async () => ({ stack, browser } = await startSuite({ chaos: { decline_rate: 0 } })));
+  after(() => stopSuite({ stack, browser }));
 
   test('every product of the grid shows its picture, and links to a page of its own', async () => {
     const admin = await adminToken(stack);

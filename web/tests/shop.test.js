@@ -4,8 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
-  addToCart, adminToken, eventually, launchBrowser, navLink, openPage, productCard, registerViaApi, rendered, screenshot, setChaos,
-  shownStock, signIn, startStack, tokenFor, uniqueName,
+  addToCart, adminToken, eventually, navLink, openPage, productCard, registerViaApi, rendered, screenshot, shownStock,
+  signIn, startSuite, stopSuite, tokenFor, uniqueName,
 } from './harness.js';
 
 const XSS = '<img src=x onerror=alert(1)>';
@@ -14,17 +14,9 @@ describe('the shop', () => {
   let stack;
   let browser;
 
-  before(async () => {
-    stack = await startStack();
-    browser = await launchBrowser();
-    // The bank declines half of all payments by default; this file is about the happy path.
-    await setChaos(stack, { decline_rate: 0 });
-  });
-
-  after(async () => {
-    await browser?.close();
-    await stack?.stop();
-  });
+  // The bank declines half of all payments by default; these tests want them paid.
+  before(async () => ({ stack, browser } = await startSuite({ chaos: { decline_rate: 0 } })));
+  after(() => stopSuite({ stack, browser }));
 
   test('a new shopper registers, signs in, buys two products, sees it paid and notified, then cancels and the stock is back', async () => {
     const { context, page, seen } = await openPage(browser, stack);
