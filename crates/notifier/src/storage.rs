@@ -29,8 +29,8 @@ pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
 macro_rules! select_notifications {
     ($rest:literal) => {
         concat!(
-            "SELECT id, user_id, kind, message, order_id, agenda_event_id, created_at, read_at \
-             FROM notifications ",
+            "SELECT id, user_id, kind, message, total_cents, reason, title, order_id, \
+             agenda_event_id, created_at, read_at FROM notifications ",
             $rest
         )
     };
@@ -98,7 +98,8 @@ impl Storage {
         sqlx::query(
             "INSERT INTO notifications \
              (id, user_id, kind, message, order_id, agenda_event_id, event_id, created_at, \
-             read_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
+             read_at, total_cents, reason, title) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11)",
         )
         .bind(notification.id.to_string())
         .bind(notification.user_id.to_string())
@@ -108,6 +109,9 @@ impl Storage {
         .bind(notification.agenda_event_id.map(|id| id.to_string()))
         .bind(event_id.to_owned())
         .bind(to_millis(notification.created_at))
+        .bind(notification.total_cents)
+        .bind(notification.reason.clone())
+        .bind(notification.title.clone())
         .execute(&mut *tx)
         .await?;
         if self.announces {
@@ -145,6 +149,9 @@ impl Storage {
                     "user_id": notification.user_id.to_string(),
                     "kind": notification.kind,
                     "message": notification.message,
+                    "total_cents": notification.total_cents,
+                    "reason": notification.reason,
+                    "title": notification.title,
                     "order_id": notification.order_id.map(|id| id.to_string()),
                     "agenda_event_id": notification.agenda_event_id.map(|id| id.to_string()),
                     "created_at": to_millis(notification.created_at),
@@ -156,6 +163,7 @@ impl Storage {
             "WITH incoming AS ( \
                  SELECT * FROM json_to_recordset($1::json) AS entry( \
                      event_id TEXT, id TEXT, user_id TEXT, kind TEXT, message TEXT, \
+                     total_cents BIGINT, reason TEXT, title TEXT, \
                      order_id TEXT, agenda_event_id TEXT, created_at BIGINT)), \
              fresh AS ( \
                  INSERT INTO processed_events (consumer, event_id, processed_at) \
@@ -163,9 +171,9 @@ impl Storage {
                  ON CONFLICT DO NOTHING RETURNING event_id) \
              INSERT INTO notifications \
              (id, user_id, kind, message, order_id, agenda_event_id, event_id, created_at, \
-             read_at) \
+             read_at, total_cents, reason, title) \
              SELECT id, user_id, kind, message, order_id, agenda_event_id, event_id, \
-             created_at, NULL FROM incoming JOIN fresh USING (event_id) \
+             created_at, NULL, total_cents, reason, title FROM incoming JOIN fresh USING (event_id) \
              RETURNING event_id",
         )
         .bind(serde_json::Value::Array(incoming).to_string())
@@ -270,6 +278,9 @@ fn notification_from_row(row: &AnyRow) -> anyhow::Result<Notification> {
         user_id: parse_uuid(&row.try_get::<String, _>("user_id")?)?,
         kind: row.try_get("kind")?,
         message: row.try_get("message")?,
+        total_cents: row.try_get("total_cents")?,
+        reason: row.try_get("reason")?,
+        title: row.try_get("title")?,
         order_id: optional_uuid(row.try_get("order_id")?)?,
         agenda_event_id: optional_uuid(row.try_get("agenda_event_id")?)?,
         created_at: from_millis(row.try_get("created_at")?)?,

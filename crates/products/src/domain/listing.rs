@@ -1,10 +1,11 @@
-//! What a catalogue listing asks for: a page (`limit`, `offset`) and an optional name search.
+//! What a catalogue listing asks for: a page (`limit`, `offset`), an optional name search and
+//! an optional category.
 //!
 //! Query-string values arrive as text; they are parsed here so that `?limit=abc` or
 //! `?limit=1000` is a 422 naming `limit`, never silently clamped and never a 500.
 
-use super::ValidationError;
 use super::product::MAX_NAME_CHARS;
+use super::{Category, ValidationError};
 
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
@@ -100,11 +101,21 @@ impl SearchTerm {
     }
 }
 
-/// A listing request: which page, and which names.
+/// A listing request: which page, which names, which category.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProductQuery {
     pub page: Page,
     pub search: Option<SearchTerm>,
+    pub category: Option<Category>,
+}
+
+impl ProductQuery {
+    /// `?category=`: blank means every category.
+    pub fn parse_category(text: Option<&str>) -> Result<Option<Category>, ValidationError> {
+        text.filter(|text| !text.trim().is_empty())
+            .map(Category::parse)
+            .transpose()
+    }
 }
 
 #[cfg(test)]
@@ -130,6 +141,20 @@ mod tests {
         assert_eq!(Page::parse(None, Some("-1")).unwrap_err().field, "offset");
         assert_eq!(Page::parse(None, Some("x")).unwrap_err().field, "offset");
         assert_eq!(Page::parse(None, Some("40")).unwrap().offset(), 40);
+    }
+
+    #[test]
+    fn a_blank_category_lists_every_category_and_a_bad_one_is_refused() {
+        assert_eq!(ProductQuery::parse_category(None), Ok(None));
+        assert_eq!(ProductQuery::parse_category(Some(" ")), Ok(None));
+        assert_eq!(
+            ProductQuery::parse_category(Some("Audio")).unwrap(),
+            Some(Category::parse("audio").unwrap())
+        );
+        assert_eq!(
+            ProductQuery::parse_category(Some("a b")).unwrap_err().field,
+            "category"
+        );
     }
 
     #[test]

@@ -12,7 +12,9 @@ mod reservation;
 
 pub use listing::{Page, ProductQuery, SearchTerm};
 pub use price::PriceCents;
-pub use product::{Description, NewProduct, ProductChanges, ProductId, ProductName, Stock};
+pub use product::{
+    Category, Description, ImagePath, NewProduct, ProductChanges, ProductId, ProductName, Stock,
+};
 pub use reservation::{
     MAX_LINES, MAX_QUANTITY, OrderId, Quantity, ReservationLine, ReservationRequest,
     ReservationStatus,
