@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::CONSUMER_GROUP;
 use crate::domain::{Notification, Page};
+use platform::millis::{from_millis, parse_uuid, to_millis};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -204,8 +205,8 @@ impl Storage {
             "WHERE user_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3"
         ))
         .bind(user.to_string())
-        .bind(i64::from(page.limit()))
-        .bind(i64::from(page.offset()))
+        .bind(page.limit())
+        .bind(page.offset())
         .fetch_all(&self.pool)
         .await?;
         let total: i64 =
@@ -277,21 +278,6 @@ fn notification_from_row(row: &AnyRow) -> anyhow::Result<Notification> {
     })
 }
 
-fn to_millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-fn from_millis(millis: i64) -> anyhow::Result<OffsetDateTime> {
-    Ok(OffsetDateTime::from_unix_timestamp_nanos(
-        i128::from(millis) * 1_000_000,
-    )?)
-}
-
 fn optional_uuid(text: Option<String>) -> anyhow::Result<Option<Uuid>> {
     text.as_deref().map(parse_uuid).transpose()
-}
-
-fn parse_uuid(text: &str) -> anyhow::Result<Uuid> {
-    Uuid::parse_str(text)
-        .map_err(|error| anyhow::anyhow!("stored id {text:?} is not a UUID: {error}"))
 }
