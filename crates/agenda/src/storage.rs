@@ -15,7 +15,6 @@
 use platform::db;
 use platform::events::{AGENDA_EVENTS, outbox};
 use sqlx::any::AnyRow;
-use sqlx::migrate::Migrator;
 use sqlx::{AnyConnection, AnyPool, Row};
 use uuid::Uuid;
 
@@ -25,14 +24,8 @@ use crate::domain::{EventChanges, EventId, EventQuery, NewEvent, Timestamp, View
 use crate::error::AgendaError;
 use platform::millis::parse_uuid;
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
-
 /// The agenda's schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: db::Migrations = db::Migrations {
-    sqlite: &SQLITE_MIGRATIONS,
-    postgres: &POSTGRES_MIGRATIONS,
-};
+pub const MIGRATIONS: db::Migrations = platform::migrations!();
 
 /// The columns an [`AgendaEvent`] is read from, as one literal (sqlx takes only static SQL).
 macro_rules! columns {

@@ -22,14 +22,8 @@ use crate::error::CarsError;
 use platform::millis::from_millis;
 pub use platform::millis::now_millis;
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
-
 /// The cars schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: db::Migrations = db::Migrations {
-    sqlite: &SQLITE_MIGRATIONS,
-    postgres: &POSTGRES_MIGRATIONS,
-};
+pub const MIGRATIONS: db::Migrations = platform::migrations!();
 
 /// The columns every car query reads.
 const COLUMNS: &str = "id, brand, model, year, color, owner_id, created_at, updated_at";

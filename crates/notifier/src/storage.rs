@@ -7,7 +7,6 @@
 //! delivered twice leaves one notification, and a crash between the two leaves neither.
 
 use sqlx::any::AnyRow;
-use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -16,14 +15,8 @@ use crate::CONSUMER_GROUP;
 use crate::domain::{Notification, Page};
 use platform::millis::{from_millis, parse_uuid, to_millis};
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
-
 /// The notifier's schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
-    sqlite: &SQLITE_MIGRATIONS,
-    postgres: &POSTGRES_MIGRATIONS,
-};
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
 
 /// `SELECT <every column a Notification needs> FROM notifications <rest>`, as one literal
 /// (sqlx takes only static SQL).

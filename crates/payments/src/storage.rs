@@ -8,7 +8,6 @@
 //! instances on one database stay correct too.
 
 use sqlx::any::AnyRow;
-use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Row};
 use uuid::Uuid;
 
@@ -17,14 +16,8 @@ use crate::domain::{Charge, Decision, IdempotencyKey, PaymentStatus};
 use crate::error::PaymentsError;
 use platform::millis::{from_millis, now_millis, parse_uuid, to_millis};
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
-
 /// The payments schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
-    sqlite: &SQLITE_MIGRATIONS,
-    postgres: &POSTGRES_MIGRATIONS,
-};
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
 
 /// The columns [`payment_from_row`] reads, spelled once.
 macro_rules! select_payment {

@@ -23,14 +23,8 @@ use crate::events::UserDeleted;
 use platform::millis::from_millis;
 pub use platform::millis::now_millis;
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
-
 /// The users schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
-    sqlite: &SQLITE_MIGRATIONS,
-    postgres: &POSTGRES_MIGRATIONS,
-};
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
 
 /// The columns every profile query reads, as a literal (sqlx takes only `'static` SQL).
 macro_rules! columns {

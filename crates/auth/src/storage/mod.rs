@@ -12,7 +12,6 @@ mod throttle;
 mod users;
 
 use sqlx::AnyPool;
-use sqlx::migrate::Migrator;
 
 pub use keys::StoredKey;
 use platform::millis::parse_uuid;
@@ -20,14 +19,8 @@ pub use platform::millis::{from_millis, millis, now_millis, to_millis};
 pub use sessions::{Consumed, RefreshTokenState};
 pub use users::{Account, Credentials};
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
-
 /// Auth's schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
-    sqlite: &SQLITE_MIGRATIONS,
-    postgres: &POSTGRES_MIGRATIONS,
-};
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
 
 /// The auth database.
 #[derive(Debug, Clone)]

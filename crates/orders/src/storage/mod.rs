@@ -23,7 +23,6 @@ pub mod idempotency;
 mod orders;
 
 use sqlx::AnyPool;
-use sqlx::migrate::Migrator;
 
 pub use commands::{Command, CommandKind};
 pub use idempotency::{Claim, KeyRecord, StoredResponse};
@@ -31,14 +30,8 @@ pub use orders::{Page, Transition};
 use platform::millis::parse_uuid;
 pub use platform::millis::{from_millis, millis, now_millis, to_millis};
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
-
 /// Orders' schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
-    sqlite: &SQLITE_MIGRATIONS,
-    postgres: &POSTGRES_MIGRATIONS,
-};
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
 
 /// The orders database.
 #[derive(Debug, Clone)]

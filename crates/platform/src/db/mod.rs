@@ -74,6 +74,25 @@ pub struct Migrations {
     pub postgres: &'static Migrator,
 }
 
+/// The [`Migrations`] of the calling crate: its `migrations/sqlite` and `migrations/postgres`
+/// folders, embedded at compile time (`sqlx::migrate!`, relative to the crate's manifest), so
+/// every service declares its schema the same way:
+///
+/// ```ignore
+/// pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
+/// ```
+#[macro_export]
+macro_rules! migrations {
+    () => {{
+        static SQLITE: ::sqlx::migrate::Migrator = ::sqlx::migrate!("migrations/sqlite");
+        static POSTGRES: ::sqlx::migrate::Migrator = ::sqlx::migrate!("migrations/postgres");
+        $crate::db::Migrations {
+            sqlite: &SQLITE,
+            postgres: &POSTGRES,
+        }
+    }};
+}
+
 /// The SQLite URL of a service's file under `data_dir`, created if missing.
 pub fn sqlite_url(data_dir: &Path, service: &str) -> String {
     format!(

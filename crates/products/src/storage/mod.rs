@@ -11,21 +11,14 @@ mod products;
 mod reservations;
 
 use sqlx::AnyPool;
-use sqlx::migrate::Migrator;
 
 pub use catalogue::SEED_CATALOGUE;
 use platform::millis::{from_millis, now_millis};
 pub use products::Product;
 pub use reservations::{Reservation, Reserved, ReservedLine};
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
-
 /// The products schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
-    sqlite: &SQLITE_MIGRATIONS,
-    postgres: &POSTGRES_MIGRATIONS,
-};
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
 
 /// The products database.
 #[derive(Debug, Clone)]
