@@ -7,22 +7,16 @@
 //! delivered twice leaves one notification, and a crash between the two leaves neither.
 
 use sqlx::any::AnyRow;
-use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::CONSUMER_GROUP;
 use crate::domain::{Notification, Page};
-
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+use platform::millis::{from_millis, parse_uuid, to_millis};
 
 /// The notifier's schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
-    sqlite: &SQLITE_MIGRATIONS,
-    postgres: &POSTGRES_MIGRATIONS,
-};
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
 
 /// `SELECT <every column a Notification needs> FROM notifications <rest>`, as one literal
 /// (sqlx takes only static SQL).
@@ -212,8 +206,8 @@ impl Storage {
             "WHERE user_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3"
         ))
         .bind(user.to_string())
-        .bind(i64::from(page.limit()))
-        .bind(i64::from(page.offset()))
+        .bind(page.limit())
+        .bind(page.offset())
         .fetch_all(&self.pool)
         .await?;
         let total: i64 =
@@ -288,21 +282,6 @@ fn notification_from_row(row: &AnyRow) -> anyhow::Result<Notification> {
     })
 }
 
-fn to_millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-fn from_millis(millis: i64) -> anyhow::Result<OffsetDateTime> {
-    Ok(OffsetDateTime::from_unix_timestamp_nanos(
-        i128::from(millis) * 1_000_000,
-    )?)
-}
-
 fn optional_uuid(text: Option<String>) -> anyhow::Result<Option<Uuid>> {
     text.as_deref().map(parse_uuid).transpose()
-}
-
-fn parse_uuid(text: &str) -> anyhow::Result<Uuid> {
-    Uuid::parse_str(text)
-        .map_err(|error| anyhow::anyhow!("stored id {text:?} is not a UUID: {error}"))
 }

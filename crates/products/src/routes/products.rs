@@ -18,8 +18,8 @@ use time::OffsetDateTime;
 
 use super::Admin;
 use crate::domain::{
-    Category, Description, ImagePath, NewProduct, Page, PriceCents, ProductChanges, ProductId,
-    ProductName, ProductQuery, SearchTerm, Stock, ValidationError, at_most_one,
+    Category, Description, ImagePath, MAX_NAME_CHARS, NewProduct, Page, PriceCents, ProductChanges,
+    ProductId, ProductName, ProductQuery, SearchTerm, Stock, ValidationError, at_most_one,
 };
 use crate::error::ProductsError;
 use crate::state::AppState;
@@ -107,8 +107,12 @@ impl TryFrom<ListParams> for ProductQuery {
 
     fn try_from(params: ListParams) -> Result<Self, Self::Error> {
         Ok(ProductQuery {
-            page: Page::parse(params.limit.as_deref(), params.offset.as_deref())?,
-            search: SearchTerm::parse(params.q.as_deref())?,
+            page: Page::parse_with(
+                params.limit.as_deref(),
+                params.offset.as_deref(),
+                &crate::domain::PAGING,
+            )?,
+            search: SearchTerm::parse(params.q.as_deref(), MAX_NAME_CHARS)?,
             category: ProductQuery::parse_category(params.category.as_deref())?,
         })
     }
