@@ -13,8 +13,8 @@ mod reservation;
 pub use listing::{PAGING, Page, ProductQuery, SearchTerm};
 pub use price::PriceCents;
 pub use product::{
-    Category, Description, ImagePath, MAX_NAME_CHARS, NewProduct, ProductChanges, ProductId,
-    ProductName, Stock,
+    Category, Description, ImagePath, MAX_NAME_CHARS, NewProduct, Product, ProductChanges,
+    ProductId, ProductName, Stock,
 };
 pub use reservation::{
     MAX_LINES, MAX_QUANTITY, OrderId, Quantity, ReservationLine, ReservationRequest,

@@ -1,5 +1,7 @@
 //! A catalogue entry's parts: its id, name, description, category, image, price and stock.
 
+use time::OffsetDateTime;
+
 use super::{PriceCents, ValidationError};
 
 /// Longest product name, in characters.
@@ -262,6 +264,20 @@ impl ProductChanges {
             && self.price.is_none()
             && self.stock.is_none()
     }
+}
+
+/// A product of the catalogue, as stored and shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub id: i64,
+    pub name: String,
+    pub description: String,
+    pub category: Option<String>,
+    pub image: Option<String>,
+    pub price_cents: i64,
+    pub stock: i64,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
 }
 
 #[cfg(test)]

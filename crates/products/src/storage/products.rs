@@ -4,9 +4,9 @@
 use platform::db;
 use sqlx::Row;
 use sqlx::any::AnyRow;
-use time::OffsetDateTime;
 
 use super::{Storage, from_millis, now_millis};
+pub use crate::domain::Product;
 use crate::domain::{NewProduct, ProductChanges, ProductId, ProductQuery};
 use crate::error::ProductsError;
 
@@ -15,20 +15,6 @@ macro_rules! product_columns {
     () => {
         "id, name, description, category, image, price_cents, stock, created_at, updated_at"
     };
-}
-
-/// A product as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Product {
-    pub id: i64,
-    pub name: String,
-    pub description: String,
-    pub category: Option<String>,
-    pub image: Option<String>,
-    pub price_cents: i64,
-    pub stock: i64,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
 }
 
 fn product_from_row(row: &AnyRow) -> Result<Product, ProductsError> {
