@@ -125,7 +125,7 @@ pub(crate) fn exporting_tracer(
     };
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| TracesError::Exporter("no tokio runtime to send spans with".to_owned()))?;
-    let http = reqwest::Client::builder()
+    let http = crate::client::http_builder()
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|error| TracesError::Exporter(error.to_string()))?;

@@ -36,7 +36,7 @@ impl Shop {
         };
         Self {
             stack: Some(Stack::start(&settings).await.unwrap()),
-            client: reqwest::Client::new(),
+            client: platform::client::http_client(),
             data,
         }
     }
