@@ -72,8 +72,12 @@ impl LoginFailure {
     }
 
     fn count(self) {
-        platform::metrics::counter!("auth_login_failures_total", "reason" => self.label())
-            .increment(1);
+        platform::metrics::counter!(
+            "auth_login_failures_total",
+            "service" => "auth",
+            "reason" => self.label()
+        )
+        .increment(1);
     }
 }
 
@@ -88,8 +92,12 @@ pub fn register_login_failure_metrics() {
     );
     for reason in LoginFailure::ALL {
         // Adding nothing registers the series without moving a count another start made.
-        platform::metrics::counter!("auth_login_failures_total", "reason" => reason.label())
-            .increment(0);
+        platform::metrics::counter!(
+            "auth_login_failures_total",
+            "service" => "auth",
+            "reason" => reason.label()
+        )
+        .increment(0);
     }
 }
 

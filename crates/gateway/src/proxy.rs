@@ -63,8 +63,8 @@ pub(crate) type UpstreamBody = CappedBody;
 /// The pooled HTTP/1.1 client shared by every route (and the health probes).
 pub(crate) type HttpClient = Client<HttpConnector, UpstreamBody>;
 
-/// The `service` label of the gateway's request metrics.
-const SERVICE: &str = "gateway";
+/// The `service` label of the gateway's metrics (the service its spans are exported as).
+pub(crate) const SERVICE: &str = "gateway";
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -183,7 +183,7 @@ impl Forwarder {
             otel.status_code = tracing::field::Empty,
             trace_id = tracing::field::Empty,
         );
-        platform::traces::continue_from_headers(&span, &parts.headers);
+        platform::traces::continue_from_headers(SERVICE, &span, &parts.headers);
         span
     }
 
@@ -455,9 +455,16 @@ fn classify(
     (GatewayError::BadGateway(service), Blame::Upstream)
 }
 
-fn count_failure(service: &'static str, kind: &'static str) {
-    metrics::counter!("gateway_upstream_failures_total", "service" => service, "kind" => kind)
-        .increment(1);
+/// Counts a failed exchange with `upstream` in `gateway_upstream_failures_total{upstream, kind}`
+/// (its `service` is the gateway's, as on all its series).
+fn count_failure(upstream: &'static str, kind: &'static str) {
+    metrics::counter!(
+        "gateway_upstream_failures_total",
+        "service" => SERVICE,
+        "upstream" => upstream,
+        "kind" => kind
+    )
+    .increment(1);
 }
 
 /// `error: cause: cause`, since the client's errors say little at the top level.

@@ -63,6 +63,7 @@ use uuid::Uuid;
 
 use crate::config::Config;
 use crate::error::GatewayError;
+use crate::proxy::SERVICE;
 
 /// How often a gateway that fell back to its own limits asks Redis again.
 const PROBE_INTERVAL: Duration = Duration::from_secs(1);
@@ -449,7 +450,7 @@ impl RateLimits {
                     user,
                     degraded: AtomicBool::new(false),
                     reason: Mutex::new(None),
-                    fallback: metrics::gauge!("rate_limit_fallback"),
+                    fallback: metrics::gauge!("rate_limit_fallback", "service" => SERVICE),
                 }))
             }
         };
@@ -458,8 +459,16 @@ impl RateLimits {
             shared,
             verifier,
             limits_users: user.is_some(),
-            rejected_ip: metrics::counter!("rate_limit_rejections_total", "scope" => "ip"),
-            rejected_user: metrics::counter!("rate_limit_rejections_total", "scope" => "user"),
+            rejected_ip: metrics::counter!(
+                "rate_limit_rejections_total",
+                "service" => SERVICE,
+                "scope" => "ip"
+            ),
+            rejected_user: metrics::counter!(
+                "rate_limit_rejections_total",
+                "service" => SERVICE,
+                "scope" => "user"
+            ),
         });
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(forget_idle_clients(Arc::downgrade(&limits)));

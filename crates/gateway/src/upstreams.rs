@@ -262,6 +262,7 @@ impl Balancer {
                 .iter()
                 .map(|instance| Member {
                     breaker: CircuitBreaker::new(
+                        crate::proxy::SERVICE,
                         format!("{service}@{}", instance.url()),
                         breaker.clone(),
                     ),

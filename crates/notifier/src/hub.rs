@@ -87,7 +87,7 @@ impl Hub {
             .entry(user)
             .or_insert_with(|| broadcast::channel(self.capacity).0)
             .subscribe();
-        metrics::gauge!("notifier_open_streams").increment(1.0);
+        metrics::gauge!("notifier_open_streams", "service" => crate::SERVICE).increment(1.0);
         Subscription {
             hub: self.clone(),
             user,
@@ -125,7 +125,7 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        metrics::gauge!("notifier_open_streams").decrement(1.0);
+        metrics::gauge!("notifier_open_streams", "service" => crate::SERVICE).decrement(1.0);
         let mut channels = self.hub.channels();
         // Dropped under the lock, so a concurrent subscribe sees a consistent count.
         drop(self.receiver.take());

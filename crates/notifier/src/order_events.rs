@@ -149,6 +149,7 @@ pub(crate) async fn deliver(
 pub(crate) fn count(kind: &str, outcome: &'static str) {
     metrics::counter!(
         "notifier_events_total",
+        "service" => crate::SERVICE,
         "type" => kind.to_owned(),
         "outcome" => outcome
     )

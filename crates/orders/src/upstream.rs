@@ -33,7 +33,7 @@ pub struct Upstreams {
 impl Upstreams {
     pub fn new(config: &Config, wiring: &Wiring) -> Self {
         let client = |name: &'static str, url: &str, policy| {
-            ServiceClient::new(name, url, wiring.internal_token.clone(), policy)
+            ServiceClient::new("orders", name, url, wiring.internal_token.clone(), policy)
         };
         Self {
             products: Products(client(

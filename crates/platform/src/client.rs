@@ -85,6 +85,9 @@ pub struct ServiceClient {
 }
 
 struct Inner {
+    /// The calling service: its breaker's `service` label, and the service its client spans
+    /// are exported as.
+    service: &'static str,
     upstream: &'static str,
     base_url: String,
     token: HeaderValue,
@@ -96,6 +99,7 @@ struct Inner {
 impl std::fmt::Debug for ServiceClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServiceClient")
+            .field("service", &self.inner.service)
             .field("upstream", &self.inner.upstream)
             .field("base_url", &self.inner.base_url)
             .field("policy", &self.inner.policy)
@@ -105,13 +109,14 @@ impl std::fmt::Debug for ServiceClient {
 }
 
 impl ServiceClient {
-    /// A client for `upstream` (its name in logs and in the breaker's metrics) at `base_url`,
-    /// such as `http://127.0.0.1:8005`.
+    /// `service`'s client for `upstream` (its name in logs and in the breaker's metrics) at
+    /// `base_url`, such as `http://127.0.0.1:8005`.
     ///
     /// # Panics
     /// If the internal token holds characters a header cannot carry (a configuration error,
     /// caught at start).
     pub fn new(
+        service: &'static str,
         upstream: &'static str,
         base_url: impl Into<String>,
         internal_token: InternalToken,
@@ -134,7 +139,8 @@ impl ServiceClient {
         }
         Self {
             inner: Arc::new(Inner {
-                breaker: CircuitBreaker::new(upstream, policy.breaker.clone()),
+                breaker: CircuitBreaker::new(service, upstream, policy.breaker.clone()),
+                service,
                 upstream,
                 base_url,
                 token,
@@ -210,7 +216,7 @@ impl ServiceClient {
             return tracing::Span::none();
         }
         let upstream = self.inner.upstream;
-        tracing::info_span!(
+        let span = tracing::info_span!(
             "call",
             otel.name = %format_args!("{} {upstream}", call.method),
             otel.kind = "client",
@@ -219,7 +225,10 @@ impl ServiceClient {
             url.path = call.path.as_str(),
             http.response.status_code = tracing::field::Empty,
             otel.status_code = tracing::field::Empty,
-        )
+        );
+        // The caller's, also when a background task (a sweep) calls outside any request.
+        crate::traces::attribute(self.inner.service, &span);
+        span
     }
 
     async fn attempt(&self, call: &Call) -> Result<Reply, Failure> {

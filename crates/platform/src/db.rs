@@ -645,7 +645,8 @@ struct Writer {
 type Turn = Arc<tokio::sync::Mutex<Option<Writer>>>;
 
 /// A file's turn, and the histogram of how long writers wait for it
-/// (`db_write_wait_duration_seconds{database="orders"}`): near zero when writes are rare, close
+/// (`db_write_wait_duration_seconds{service="orders",database="orders"}`): near zero when
+/// writes are rare, close
 /// to the time the others hold it when the file is the bottleneck.
 #[derive(Clone)]
 struct Slot {
@@ -678,8 +679,13 @@ async fn writer_turn(pool: &AnyPool) -> sqlx::Result<OwnedMutexGuard<Option<Writ
                     .map_or_else(String::new, |stem| stem.to_string_lossy().into_owned());
                 // The recorder must exist before the histogram is registered, or it is lost.
                 crate::metrics::handle();
-                let wait =
-                    metrics::histogram!("db_write_wait_duration_seconds", "database" => database);
+                // A service's file is `<service>.db` (`sqlite_url`): its stem names the service
+                // whose `/metrics` shows the wait.
+                let wait = metrics::histogram!(
+                    "db_write_wait_duration_seconds",
+                    "service" => database.clone(),
+                    "database" => database
+                );
                 let slot = Slot {
                     turn: Turn::default(),
                     wait,
@@ -1038,7 +1044,7 @@ mod tests {
         let gauge = |text: &str, state| pool_sample(text, "db_pool_connections", service, state);
 
         let held = pool.acquire().await.unwrap();
-        let text = crate::metrics::render();
+        let text = crate::metrics::render(service);
         assert_eq!(gauge(&text, Some("in_use")), Some(1.0), "{text}");
         assert_eq!(
             pool_sample(&text, "db_pool_max_connections", service, None),
@@ -1054,7 +1060,7 @@ mod tests {
             assert!(tokio::time::Instant::now() < deadline, "never returned");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        let text = crate::metrics::render();
+        let text = crate::metrics::render(service);
         assert_eq!(gauge(&text, Some("in_use")), Some(0.0), "{text}");
         assert_eq!(gauge(&text, Some("idle")), Some(f64::from(pool.size())));
 
@@ -1062,7 +1068,7 @@ mod tests {
         let closed = pool.close_event();
         drop(usage);
         drop(pool);
-        crate::metrics::render();
+        crate::metrics::render(service);
         tokio::time::timeout(Duration::from_secs(5), closed)
             .await
             .expect("the pool was dropped, not kept by the metrics");

@@ -1,7 +1,9 @@
 //! What every service's HTTP surface has in common, assembled once.
 //!
 //! [`service_app`] wraps a service's own routes with: `/health/live`, `/health/ready` and
-//! `/metrics`; problem-details answers for unknown routes (404) and wrong methods (405); a
+//! `/metrics`; the pages of the problem types, `/problems` and `/problems/{code}`
+//! ([`crate::problem::pages`]), so the `type` of any problem resolves wherever it came from;
+//! problem-details answers for unknown routes (404) and wrong methods (405); a
 //! request id (taken from `X-Request-Id` or minted) on the response and on every log line; the
 //! request metrics; the 1 MiB body limit; and a panic guard that answers an opaque 500 and keeps
 //! the service serving.
@@ -214,13 +216,14 @@ pub fn service_app(service: &'static str, routes: Router, readiness: Readiness) 
                 let _sampled_while_served = Arc::clone(&pool_usage);
                 async move {
                     if operator {
-                        render_metrics().await.into_response()
+                        render_metrics(service).await.into_response()
                     } else {
                         operators_only().into_response()
                     }
                 }
             }),
-        );
+        )
+        .merge(crate::problem::pages::router());
     with_common_layers(service, routes.merge(health))
 }
 
@@ -345,19 +348,33 @@ async fn errors_as_problems(response: Response) -> Response {
     Response::from_parts(parts, answer.into_body())
 }
 
-/// The problem for a bare status with an explanation from the framework (`text`).
+/// The problem for a bare status with an explanation from the framework (`text`), under one
+/// of the catalogue's codes: axum's rejections are 400 (a path segment that is not UTF-8 or
+/// not a number, a query that does not parse), 413, 415, or 500 for a route that wants
+/// something the service did not provide (a bug, logged here).
 fn problem_for_status(status: StatusCode, text: &str) -> Problem {
-    if status == StatusCode::METHOD_NOT_ALLOWED {
-        return Problem::method_not_allowed();
-    }
-    if status == StatusCode::NOT_FOUND {
-        return Problem::not_found();
-    }
-    let title = status.canonical_reason().unwrap_or("Error");
-    let code = title.to_ascii_lowercase().replace([' ', '-'], "_");
-    let code = code.trim_matches(|c: char| !c.is_ascii_alphanumeric() && c != '_');
-    let problem = Problem::new(status, code, title);
-    if status.is_server_error() || text.is_empty() {
+    let problem = match status {
+        StatusCode::METHOD_NOT_ALLOWED => return Problem::method_not_allowed(),
+        StatusCode::NOT_FOUND => return Problem::not_found(),
+        StatusCode::PAYLOAD_TOO_LARGE => return crate::json::payload_too_large(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            Problem::new(status, "unsupported_media_type", "Unsupported media type")
+        }
+        _ if status.is_server_error() => {
+            tracing::error!(
+                status = status.as_u16(),
+                rejection = text,
+                "the framework refused a request"
+            );
+            return Problem::internal();
+        }
+        _ => Problem::new(
+            status,
+            "bad_request",
+            status.canonical_reason().unwrap_or("Bad request"),
+        ),
+    };
+    if text.is_empty() {
         problem
     } else {
         // axum's rejection texts name what was wrong with the request, never internals.
@@ -373,13 +390,15 @@ pub fn operators_only() -> Problem {
     )
 }
 
-async fn render_metrics() -> impl IntoResponse {
+/// `service`'s own series only (see [`crate::metrics`]): in embedded mode each port answers for
+/// its service, not for the whole process.
+async fn render_metrics(service: &'static str) -> impl IntoResponse {
     (
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; version=0.0.4"),
         )],
-        crate::metrics::render(),
+        crate::metrics::render(service),
     )
 }
 
@@ -476,7 +495,7 @@ fn request_span<B>(service: &'static str, request: &http::Request<B>) -> tracing
         otel.status_code = tracing::field::Empty,
         trace_id = tracing::field::Empty,
     );
-    crate::traces::continue_from_headers(&span, request.headers());
+    crate::traces::continue_from_headers(service, &span, request.headers());
     span
 }
 
@@ -741,6 +760,12 @@ mod tests {
         let app = service_app(
             "http-pool-unit",
             Router::new(),
+            Readiness::new().database(pool.clone()),
+        );
+        // Another service of the same process: its series are not this one's.
+        let _other = service_app(
+            "http-pool-other",
+            Router::new(),
             Readiness::new().database(pool),
         );
         let request = http::Request::get("/metrics").body(Body::empty()).unwrap();
@@ -757,6 +782,7 @@ mod tests {
         ] {
             assert!(text.lines().any(|line| line == series), "{series}\n{text}");
         }
+        assert!(!text.contains("http-pool-other"), "{text}");
     }
 
     fn forwarded(values: &[&str], proof: Option<HeaderValue>) -> http::HeaderMap {

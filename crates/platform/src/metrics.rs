@@ -1,7 +1,21 @@
-//! Prometheus metrics: one recorder per process, rendered by every service's `/metrics`.
+//! Prometheus metrics: one registry per service, each rendered by that service's `/metrics`.
 //!
-//! In embedded mode all services share the process and so the recorder; each series carries a
-//! `service` label so the numbers stay attributable.
+//! Every series carries a `service` label naming the service it describes (the caller's, for a
+//! breaker or a client; the consuming group's, for consumer lag). In embedded mode all services
+//! share one process and so one `metrics` recorder, but a port must answer for its own service,
+//! not for the ten: a Prometheus scraping every port would otherwise store each series ten
+//! times, under ten `instance`s. So the recorder ([`Registries`]) files each series, when it is
+//! registered, in the registry of its `service` label, and a service's `/metrics` renders that
+//! registry alone ([`render`]): no filtering per scrape, and a scrape costs only the series of
+//! the service scraped. In `serve` mode the process holds one service, whose registry is then
+//! everything the process records: the same rule, nothing to configure.
+//!
+//! A series without a `service` label belongs to the process rather than to a service (there is
+//! none today: `crates/microshop/tests/e2e/metrics.rs` checks that every sample on every port
+//! names that port's service). Such series would be rendered by every `/metrics`, after the
+//! service's own: each port is equally the process's, and a process-wide value read on several
+//! ports is the same value (aggregate it with `max`, not `sum`). A family must be labelled on
+//! all its series or on none, or a port would declare its type twice.
 //!
 //! The request series (`http_requests_total`, `http_request_duration_seconds`,
 //! `http_requests_in_flight`) are recorded on every request of every service and of the gateway,
@@ -21,7 +35,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -29,10 +43,13 @@ use axum::extract::{MatchedPath, Request};
 use axum::middleware::Next;
 use axum::response::Response;
 use http::{Method, StatusCode};
-use metrics::{Counter, Gauge, Histogram};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusRecorder};
 
-static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+static REGISTRIES: OnceLock<Registries> = OnceLock::new();
+
+/// The label naming the service a series belongs to, which chooses its registry.
+pub const SERVICE_LABEL: &str = "service";
 
 /// Latency buckets in seconds, fine-grained under 10 ms where a healthy service lives.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -46,36 +63,229 @@ pub const UNMATCHED_ROUTE: &str = "unmatched";
 /// are still recorded, through the registry's slower lookup.
 const MAX_CACHED_SERIES: usize = 2048;
 
-/// The process-wide recorder, installed on first use.
-pub fn handle() -> &'static PrometheusHandle {
-    HANDLE.get_or_init(|| {
-        let recorder = PrometheusBuilder::new()
-            .set_buckets_for_metric(
-                Matcher::Suffix("duration_seconds".to_owned()),
-                LATENCY_BUCKETS,
-            )
-            .expect("static bucket list is not empty")
-            .build_recorder();
-        let handle = recorder.handle();
+/// The process-wide recorder, installed (with its upkeep thread) on first use.
+pub fn handle() -> &'static Registries {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    let registries = REGISTRIES.get_or_init(|| Registries {
+        process: new_registry(),
+        services: RwLock::new(Services::default()),
+    });
+    INSTALLED.call_once(|| {
         // Another recorder may already be installed (a test harness); ours still renders.
-        let _ = metrics::set_global_recorder(recorder);
-        let upkeep = handle.clone();
+        let _ = metrics::set_global_recorder(registries);
         std::thread::Builder::new()
             .name("metrics-upkeep".into())
-            .spawn(move || {
+            .spawn(|| {
                 loop {
-                    std::thread::sleep(std::time::Duration::from_secs(5));
-                    upkeep.run_upkeep();
+                    std::thread::sleep(Duration::from_secs(5));
+                    registries.run_upkeep();
                 }
             })
             .ok();
-        handle
-    })
+    });
+    registries
+}
+
+/// One Prometheus registry, with the latency buckets every duration histogram uses.
+fn new_registry() -> PrometheusRecorder {
+    PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            Matcher::Suffix("duration_seconds".to_owned()),
+            LATENCY_BUCKETS,
+        )
+        .expect("static bucket list is not empty")
+        .build_recorder()
+}
+
+/// The process's recorder: a Prometheus registry per service, chosen by each series' `service`
+/// label when the series is registered, and one for the series that name no service (see the
+/// module docs).
+pub struct Registries {
+    process: PrometheusRecorder,
+    services: RwLock<Services>,
+}
+
+/// The services' registries and every description given so far, which a registry created
+/// later receives too; one lock, so a description and a new registry cannot miss each other.
+#[derive(Default)]
+struct Services {
+    registries: Vec<(Box<str>, PrometheusRecorder)>,
+    descriptions: Vec<Description>,
+}
+
+struct Description {
+    kind: Kind,
+    name: KeyName,
+    unit: Option<Unit>,
+    text: SharedString,
+}
+
+#[derive(Clone, Copy)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+impl Description {
+    fn apply(&self, registry: &PrometheusRecorder) {
+        let (name, unit, text) = (self.name.clone(), self.unit, self.text.clone());
+        match self.kind {
+            Kind::Counter => registry.describe_counter(name, unit, text),
+            Kind::Gauge => registry.describe_gauge(name, unit, text),
+            Kind::Histogram => registry.describe_histogram(name, unit, text),
+        }
+    }
+}
+
+impl std::fmt::Debug for Registries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let services = self.services();
+        let names: Vec<&str> = services
+            .registries
+            .iter()
+            .map(|(name, _)| &**name)
+            .collect();
+        f.debug_struct("Registries")
+            .field("services", &names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registries {
+    /// The Prometheus text of `service`'s series, then of the process's (see the module docs),
+    /// as they are now ([`render`] samples the [`Sampled`] sources first).
+    pub fn render(&self, service: &str) -> String {
+        // Rendered outside the lock, which a service's first series waits for.
+        let own = self
+            .services()
+            .registries
+            .iter()
+            .find(|(name, _)| **name == *service)
+            .map(|(_, registry)| registry.handle());
+        let mut text = own.map(|own| own.render()).unwrap_or_default();
+        text.push_str(&self.process.handle().render());
+        text
+    }
+
+    fn services(&self) -> std::sync::RwLockReadGuard<'_, Services> {
+        self.services
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Runs `register` on the registry of `key`'s service, created on the service's first
+    /// series.
+    fn registry_of<T>(&self, key: &Key, register: impl Fn(&PrometheusRecorder) -> T) -> T {
+        let Some(service) = key
+            .labels()
+            .find(|label| label.key() == SERVICE_LABEL)
+            .map(metrics::Label::value)
+        else {
+            return register(&self.process);
+        };
+        let find = |services: &Services| {
+            services
+                .registries
+                .iter()
+                .position(|(name, _)| **name == *service)
+        };
+        {
+            let services = self.services();
+            if let Some(index) = find(&services) {
+                return register(&services.registries[index].1);
+            }
+        }
+        let mut services = self
+            .services
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let index = find(&services).unwrap_or_else(|| {
+            let registry = new_registry();
+            for description in &services.descriptions {
+                description.apply(&registry);
+            }
+            services.registries.push((service.into(), registry));
+            services.registries.len() - 1
+        });
+        register(&services.registries[index].1)
+    }
+
+    /// Describes a family in every registry, now and to come; the first description of a name
+    /// is the one kept (as a Prometheus registry does), so a service starting again adds nothing.
+    fn describe(&self, description: Description) {
+        let mut services = self
+            .services
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if services
+            .descriptions
+            .iter()
+            .any(|known| known.name == description.name)
+        {
+            return;
+        }
+        description.apply(&self.process);
+        for (_, registry) in &services.registries {
+            description.apply(registry);
+        }
+        services.descriptions.push(description);
+    }
+
+    /// Folds histogram samples into their buckets, so they do not pile up between scrapes.
+    fn run_upkeep(&self) {
+        self.process.handle().run_upkeep();
+        for (_, registry) in &self.services().registries {
+            registry.handle().run_upkeep();
+        }
+    }
+}
+
+impl metrics::Recorder for Registries {
+    fn describe_counter(&self, name: KeyName, unit: Option<Unit>, text: SharedString) {
+        self.describe(Description {
+            kind: Kind::Counter,
+            name,
+            unit,
+            text,
+        });
+    }
+
+    fn describe_gauge(&self, name: KeyName, unit: Option<Unit>, text: SharedString) {
+        self.describe(Description {
+            kind: Kind::Gauge,
+            name,
+            unit,
+            text,
+        });
+    }
+
+    fn describe_histogram(&self, name: KeyName, unit: Option<Unit>, text: SharedString) {
+        self.describe(Description {
+            kind: Kind::Histogram,
+            name,
+            unit,
+            text,
+        });
+    }
+
+    fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
+        self.registry_of(key, |registry| registry.register_counter(key, metadata))
+    }
+
+    fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
+        self.registry_of(key, |registry| registry.register_gauge(key, metadata))
+    }
+
+    fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> Histogram {
+        self.registry_of(key, |registry| registry.register_histogram(key, metadata))
+    }
 }
 
 /// Re-exported so service crates register their own series (`platform::metrics::counter!`)
 /// without a dependency on `metrics` of their own. Call [`handle`] before registering, or the
-/// handle records nowhere.
+/// handle records nowhere, and label every series with its `service` ([`SERVICE_LABEL`]), or
+/// it is not its service's.
 pub use ::metrics::{
     counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
 };
@@ -101,9 +311,9 @@ pub fn sample_at_render(source: &Arc<dyn Sampled>) {
     sampled.push(Arc::downgrade(source));
 }
 
-/// The Prometheus text of every series, after sampling every live [`Sampled`] source: what
-/// `/metrics` answers.
-pub fn render() -> String {
+/// The Prometheus text of `service`'s series (and of the process's, see the module docs), after
+/// sampling every live [`Sampled`] source: what `service`'s `/metrics` answers.
+pub fn render(service: &str) -> String {
     let live: Vec<Arc<dyn Sampled>> = {
         let mut sampled = SAMPLED
             .lock()
@@ -115,7 +325,7 @@ pub fn render() -> String {
     for source in &live {
         source.sample();
     }
-    handle().render()
+    handle().render(service)
 }
 
 /// Middleware recording request count and latency by route template and status, and the
@@ -469,7 +679,7 @@ mod tests {
         });
         from_another_thread.join().unwrap();
 
-        let text = handle().render();
+        let text = handle().render(service);
         assert_eq!(count(&text, "/things/{id}", "GET", "200"), 4.0, "{text}");
         assert_eq!(count(&text, "/things", "GET", "200"), 1.0);
         assert_eq!(count(&text, "/things/{id}", "POST", "200"), 1.0);
@@ -487,7 +697,7 @@ mod tests {
         observe(service, &custom, "/odd", StatusCode::OK, elapsed);
         let other = Method::from_bytes(b"BREW").unwrap();
         observe(service, &other, "/odd", StatusCode::OK, elapsed);
-        let text = handle().render();
+        let text = handle().render(service);
         assert_eq!(count(&text, "/odd", "OTHER", "200"), 2.0, "{text}");
         assert!(!text.contains("PURGE") && !text.contains("BREW"));
     }
@@ -506,7 +716,7 @@ mod tests {
     fn in_flight_requests_are_counted_until_the_guard_drops() {
         let gauge = || {
             handle()
-                .render()
+                .render("metrics-in-flight")
                 .lines()
                 .find(|line| {
                     line.starts_with("http_requests_in_flight{")
@@ -521,5 +731,60 @@ mod tests {
         drop(first);
         drop(second);
         assert_eq!(gauge(), 0.0);
+    }
+
+    #[test]
+    fn each_service_renders_its_own_series_and_the_process_its_own_on_every_port() {
+        handle();
+        metrics::describe_counter!("registry_unit_total", "Things counted per service");
+        metrics::counter!("registry_unit_total", "service" => "registry-a").increment(2);
+        metrics::counter!("registry_unit_total", "service" => "registry-b").increment(3);
+        metrics::gauge!("registry_unit_b_only", "service" => "registry-b").set(1.0);
+        metrics::gauge!("registry_unit_process").set(7.0);
+
+        let a = handle().render("registry-a");
+        assert!(
+            a.contains("registry_unit_total{service=\"registry-a\"} 2"),
+            "{a}"
+        );
+        assert!(!a.contains("registry-b"), "{a}");
+        // A family's help and type come only with its samples.
+        assert!(
+            a.contains("# HELP registry_unit_total Things counted per service"),
+            "{a}"
+        );
+        assert!(!a.contains("registry_unit_b_only"), "{a}");
+        // Described before registry-b had a series: its new registry has the description too.
+        let b = handle().render("registry-b");
+        assert!(
+            b.contains("# HELP registry_unit_total Things counted per service"),
+            "{b}"
+        );
+        assert!(
+            b.contains("registry_unit_total{service=\"registry-b\"} 3"),
+            "{b}"
+        );
+        assert!(
+            b.contains("registry_unit_b_only{service=\"registry-b\"} 1"),
+            "{b}"
+        );
+        assert!(!b.contains("registry-a"), "{b}");
+        for text in [&a, &b, &handle().render("registry-none")] {
+            assert!(text.contains("registry_unit_process 7"), "{text}");
+        }
+    }
+
+    #[test]
+    fn histograms_of_a_service_get_the_latency_buckets() {
+        handle();
+        metrics::histogram!("registry_unit_duration_seconds", "service" => "registry-h")
+            .record(0.002);
+        let text = handle().render("registry-h");
+        assert!(
+            text.contains(
+                "registry_unit_duration_seconds_bucket{service=\"registry-h\",le=\"0.0025\"} 1"
+            ),
+            "{text}"
+        );
     }
 }

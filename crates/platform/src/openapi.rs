@@ -35,7 +35,7 @@ pub const INTERNAL_TAG: &str = "internal";
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = Problem)]
 pub struct ProblemBody {
-    /// `/problems/{code}`.
+    /// `/problems/{code}`, relative to the origin that answered: a page about the code.
     #[serde(rename = "type")]
     #[schema(example = "/problems/not_found")]
     pub kind: String,

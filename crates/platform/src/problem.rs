@@ -3,6 +3,13 @@
 //! Clients branch on the stable `code` (snake_case), never on `title` or `detail`, which are for
 //! humans. Services keep their own error enum and convert it into a [`Problem`]; this type only
 //! fixes the wire format so every service, the gateway included, looks the same from outside.
+//!
+//! Every code is listed, with what it means and what a client should do, in [`catalogue`];
+//! the `type` of a problem, `/problems/{code}`, is that entry's page ([`pages`]), served by
+//! every service.
+
+pub mod catalogue;
+pub mod pages;
 
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
@@ -42,10 +49,17 @@ struct Parts {
 
 impl Problem {
     /// A problem with a status, a stable machine-readable `code` and a short human title.
+    ///
+    /// `code` must be listed in [`catalogue`] (checked in debug builds), so its `type` resolves.
     pub fn new(status: StatusCode, code: impl Into<String>, title: impl Into<String>) -> Self {
+        let code = code.into();
+        debug_assert!(
+            catalogue::lookup(&code).is_some(),
+            "the problem code {code:?} is not in platform::problem::catalogue"
+        );
         let inner = Box::new(Parts {
             status,
-            code: code.into(),
+            code,
             title: title.into(),
             detail: None,
             errors: Vec::new(),

@@ -9,8 +9,9 @@
 //! The breaker is a small state machine behind a mutex held only for a few comparisons, so it
 //! adds nothing measurable to a call and is shared through an `Arc` (or inside a
 //! [`ServiceClient`](crate::client::ServiceClient)). Its state is published as the Prometheus
-//! gauge `circuit_breaker_state{upstream}` (0 closed, 1 open, 2 half-open) and every call it
-//! refuses counts in `circuit_breaker_rejections_total{upstream}`.
+//! gauge `circuit_breaker_state{service, upstream}` (0 closed, 1 open, 2 half-open; `service` is
+//! the caller's, so the breaker shows on its `/metrics`) and every call it refuses counts in
+//! `circuit_breaker_rejections_total{service, upstream}`.
 //!
 //! Time comes from `tokio::time::Instant`, so tests can drive the breaker with paused time.
 
@@ -138,14 +139,15 @@ impl Phase {
 }
 
 impl CircuitBreaker {
-    /// A closed breaker. `name` is the upstream, the `upstream` label of its metrics.
-    pub fn new(name: impl Into<String>, config: BreakerConfig) -> Self {
+    /// A closed breaker of `service`'s calls to `name`: the `service` and `upstream` labels of
+    /// its metrics.
+    pub fn new(service: &'static str, name: impl Into<String>, config: BreakerConfig) -> Self {
         // Install the process recorder first so the handles below are live, not no-ops.
         crate::metrics::handle();
         let name = name.into();
-        let state_gauge = metrics::gauge!("circuit_breaker_state", "upstream" => name.clone());
-        let rejections =
-            metrics::counter!("circuit_breaker_rejections_total", "upstream" => name.clone());
+        let labels = [("service", service.to_owned()), ("upstream", name.clone())];
+        let state_gauge = metrics::gauge!("circuit_breaker_state", &labels);
+        let rejections = metrics::counter!("circuit_breaker_rejections_total", &labels);
         state_gauge.set(BreakerState::Closed.gauge_value());
         Self {
             inner: Mutex::new(Inner {

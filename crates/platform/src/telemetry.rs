@@ -20,9 +20,11 @@ pub enum LogFormat {
 ///
 /// The filter comes from `MICROSHOP_LOG` (or `RUST_LOG`) in `EnvFilter` syntax, default `info`.
 /// When the OpenTelemetry variables name a collector (see [`crate::traces`]), spans are also
-/// exported, as `service_name` unless `OTEL_SERVICE_NAME` is set; a tracing setting that cannot
-/// work is an error, so a typo does not silently lose every trace. Call it inside the runtime
-/// (the exporter sends through it), and [`crate::traces::flush`] before exiting.
+/// exported, each as the service whose work it is; `service_name` is the process's (`microshop`
+/// in embedded mode, the service in `serve` mode), for its spans and those of no service, unless
+/// `OTEL_SERVICE_NAME` is set. A tracing setting that cannot work is an error, so a typo does
+/// not silently lose every trace. Call it inside the runtime (the exporter sends through it),
+/// and [`crate::traces::flush`] before exiting.
 pub fn init(format: LogFormat, service_name: &str) -> Result<(), crate::traces::TracesError> {
     use tracing_subscriber::Layer;
     use tracing_subscriber::filter::LevelFilter;

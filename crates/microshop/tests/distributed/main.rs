@@ -9,6 +9,8 @@
 
 mod broker;
 mod cluster;
+#[path = "../support/otlp.rs"]
+mod otlp;
 mod traces;
 
 use std::future::Future;

@@ -5,10 +5,11 @@ use std::time::{Duration, Instant};
 const BINARY: &str = env!("CARGO_BIN_EXE_microshop");
 
 /// The binary started with every port free and a fresh data folder.
-struct Running {
+pub(crate) struct Running {
     child: Child,
-    gateway: String,
-    data: tempfile::TempDir,
+    /// The gateway's base URL, from the banner.
+    pub(crate) gateway: String,
+    pub(crate) data: tempfile::TempDir,
     started: Instant,
 }
 
@@ -20,6 +21,11 @@ impl Drop for Running {
 }
 
 fn start_up() -> Running {
+    start_up_with(&[])
+}
+
+/// [`start_up`] with more environment variables.
+pub(crate) fn start_up_with(envs: &[(&str, String)]) -> Running {
     let data = tempfile::tempdir().unwrap();
     let started = Instant::now();
     let mut child = Command::new(BINARY)
@@ -28,10 +34,11 @@ fn start_up() -> Running {
         .envs(microshop::EMBEDDED_SERVICES.iter().map(|service| {
             (
                 format!("MICROSHOP_{}_PORT", service.name().to_uppercase()),
-                "0",
+                "0".to_owned(),
             )
         }))
         .env("MICROSHOP_LOG", "warn")
+        .envs(envs.iter().cloned())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -1,10 +1,12 @@
 //! The metrics an operator relies on are on every service's `/metrics` after a real order flow:
 //! requests by route and status, latency, in-flight requests, breakers per upstream, the outbox,
-//! consumer lag, database pools, login failures and rate-limit rejections.
+//! consumer lag, database pools, login failures and rate-limit rejections; and each port shows
+//! only its own service's series, although every service runs in one process.
 //!
-//! In embedded mode every service renders the one process-wide registry, which other tests of
-//! this binary share; so the checks are about series being there (and counters having counted
-//! at least this test's events), never about exact values another test could move.
+//! A service's registry is shared by every stack this test binary starts (they run in one
+//! process, and their services have the same names); so the checks are about series being there
+//! (and counters having counted at least this test's events), never about exact values another
+//! test could move.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -71,6 +73,39 @@ impl Shop {
         assert_eq!(response.status(), 200, "login of {username}");
         let tokens: Value = response.json().await.unwrap();
         tokens["access_token"].as_str().unwrap().to_owned()
+    }
+
+    async fn admin_token(&self) -> String {
+        let password = std::fs::read_to_string(self.data.path().join("admin-password")).unwrap();
+        self.token("admin", password.trim()).await
+    }
+
+    /// The admin (`admin`, a token) adds a product, which `buyer` orders and pays for (the bank
+    /// declines nothing here): the order.
+    async fn order_new_product(&self, admin: &str, buyer: &str, name: &str) -> Value {
+        let product = self
+            .post(
+                "/products",
+                Some(admin),
+                json!({"name": name, "price_cents": 1250, "stock": 5}),
+            )
+            .await;
+        assert_eq!(product.status(), 201);
+        let product: Value = product.json().await.unwrap();
+        let order = self
+            .post(
+                "/orders",
+                Some(buyer),
+                json!({
+                    "items": [{"product_id": product["id"], "quantity": 1}],
+                    "shipping_address": "4 rue des Mesures, Lyon"
+                }),
+            )
+            .await;
+        assert_eq!(order.status(), 201);
+        let order: Value = order.json().await.unwrap();
+        assert_eq!(order["status"], "paid", "{order}");
+        order
     }
 
     /// Waits until the user of `token` has a notification about `order_id`.
@@ -176,6 +211,15 @@ impl Scrape {
         found.iter().map(|sample| sample.value).sum()
     }
 
+    /// The samples not labelled with this service: another service's, or the process's.
+    fn foreign(&self) -> Vec<String> {
+        self.samples
+            .iter()
+            .filter(|sample| sample.labels.get("service").map(String::as_str) != Some(self.service))
+            .map(|sample| format!("{}{:?}", sample.name, sample.labels))
+            .collect()
+    }
+
     fn names(&self) -> std::collections::BTreeSet<&str> {
         self.samples
             .iter()
@@ -253,30 +297,10 @@ async fn every_service_exposes_the_operator_metrics_after_an_order_flow() {
     assert_eq!(locked.status(), 429);
 
     // The admin adds a product, which the customer orders and pays for.
-    let password = std::fs::read_to_string(shop.data.path().join("admin-password")).unwrap();
-    let admin = shop.token("admin", password.trim()).await;
-    let product = shop
-        .post(
-            "/products",
-            Some(&admin),
-            json!({"name": "Metrics lamp", "price_cents": 1250, "stock": 5}),
-        )
-        .await;
-    assert_eq!(product.status(), 201);
-    let product: Value = product.json().await.unwrap();
+    let admin = shop.admin_token().await;
     let order = shop
-        .post(
-            "/orders",
-            Some(&customer),
-            json!({
-                "items": [{"product_id": product["id"], "quantity": 1}],
-                "shipping_address": "4 rue des Mesures, Lyon"
-            }),
-        )
+        .order_new_product(&admin, &customer, "Metrics lamp")
         .await;
-    assert_eq!(order.status(), 201);
-    let order: Value = order.json().await.unwrap();
-    assert_eq!(order["status"], "paid", "{order}");
     shop.wait_notified(&customer, order["id"].as_str().unwrap())
         .await;
 
@@ -389,13 +413,70 @@ async fn every_service_exposes_the_operator_metrics_after_an_order_flow() {
     assert!(
         auth.find("auth_login_failures_total", &[])
             .iter()
-            .all(|sample| sample.labels.keys().eq(["reason"])),
-        "login failures are labelled by reason alone"
+            .all(|sample| sample.labels.keys().eq(["reason", "service"])),
+        "login failures are labelled by reason alone (and auth's name)"
     );
 
     // The gateway's rate-limit rejections, per scope, before any rejection.
     for scope in ["ip", "user"] {
         gateway.expect("rate_limit_rejections_total", &[("scope", scope)]);
+    }
+}
+
+#[tokio::test]
+async fn each_port_shows_only_its_own_service_s_series() {
+    let shop = Shop::start().await;
+    // Requests to several services, directly and through the gateway, and a saga across them.
+    let refused = shop.login("metrics-nobody", "any horse battery").await;
+    assert_eq!(refused.status(), 401);
+    let admin = shop.admin_token().await;
+    shop.order_new_product(&admin, &admin, "Own series lamp")
+        .await;
+    for (service, path) in [
+        (Service::Products, "/products"),
+        (Service::Gateway, "/hits"),
+    ] {
+        let answer = shop.client.get(shop.url(service, path)).send().await;
+        assert_eq!(answer.unwrap().status(), 200, "{path}");
+    }
+
+    let mut scrapes = BTreeMap::new();
+    for &service in microshop::EMBEDDED_SERVICES {
+        let scrape = shop.scrape(service).await;
+        assert!(
+            scrape.foreign().is_empty(),
+            "{}'s /metrics shows series that are not its own: {:?}",
+            service.name(),
+            scrape.foreign()
+        );
+        scrapes.insert(service.name(), scrape);
+    }
+    // Each has its own, then: what it served, and what it holds.
+    let served = |service: &str, route: &str| {
+        scrapes[service].expect(
+            "http_requests_total",
+            &[("service", service), ("route", route)],
+        )
+    };
+    assert!(served("products", "/products") >= 1.0);
+    assert!(served("orders", "/orders") >= 1.0);
+    assert!(served("auth", "/auth/login") >= 2.0);
+    assert!(served("hits", "/hits") >= 1.0);
+    assert!(scrapes["gateway"].expect("http_requests_total", &[("status", "401")]) >= 1.0);
+    scrapes["orders"].expect("circuit_breaker_state", &[("upstream", "products")]);
+    assert!(scrapes["gateway"].find("circuit_breaker_state", &[]).len() >= 9);
+    scrapes["payments"].expect("payments_charges_total", &[("outcome", "approved")]);
+    // …and nothing of the others': products has no orders series, orders no products ones.
+    for (service, other) in [
+        ("products", "orders"),
+        ("orders", "products"),
+        ("gateway", "auth"),
+    ] {
+        assert!(
+            scrapes[service]
+                .find("http_requests_total", &[("service", other)])
+                .is_empty()
+        );
     }
 }
 

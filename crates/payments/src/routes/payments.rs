@@ -137,8 +137,12 @@ async fn charge(
     let decision = state.chaos.decide()?;
     match state.storage.record_charge(&key, &charge, decision).await? {
         Recorded::Created(payment) => {
-            metrics::counter!("payments_charges_total", "outcome" => decision.as_str())
-                .increment(1);
+            metrics::counter!(
+                "payments_charges_total",
+                "service" => "payments",
+                "outcome" => decision.as_str()
+            )
+            .increment(1);
             tracing::info!(
                 payment_id = %payment.id,
                 order_id = %payment.order_id,

@@ -269,8 +269,14 @@ impl MemoryBus {
         notify.notify_waiters();
         if done {
             // One partition per topic here; the label keeps the series shaped like Kafka's.
-            metrics::gauge!("events_consumer_lag", "topic" => topic.to_owned(), "group" => group.to_owned(), "partition" => "0")
-                .set(lag as f64);
+            metrics::gauge!(
+                "events_consumer_lag",
+                "service" => group.to_owned(),
+                "topic" => topic.to_owned(),
+                "group" => group.to_owned(),
+                "partition" => "0"
+            )
+            .set(lag as f64);
         }
     }
 }

@@ -124,6 +124,10 @@ pub trait Bus: Send + Sync + 'static {
     /// Runs `handler` over `topic` as a member of `group` until `shutdown` fires. A message is
     /// committed only after the handler answered `Done` or `Reject`; `Retry` redelivers it after
     /// a backoff.
+    ///
+    /// `group` is the consuming service's name (`notifier`, `users`, `auth`): the group's lag is
+    /// that service's series (`events_consumer_lag{service=<group>}`) and its deliveries run in
+    /// that service's spans.
     fn consume(
         &self,
         topic: &str,
@@ -208,6 +212,7 @@ fn consumer_span(topic: &str, group: &str, event: &Event) -> tracing::Span {
         otel.status_code = tracing::field::Empty,
         trace_id = tracing::field::Empty,
     );
-    crate::traces::continue_from_traceparent(&span, event.traceparent.as_deref());
+    // The group is the consuming service (see `Bus::consume`).
+    crate::traces::continue_from_traceparent(group, &span, event.traceparent.as_deref());
     span
 }

@@ -26,7 +26,7 @@ use crate::{TestService, spawn};
 // The breaker alone
 
 fn breaker() -> CircuitBreaker {
-    CircuitBreaker::new("unit", BreakerConfig::default())
+    CircuitBreaker::new("resilience-test", "unit", BreakerConfig::default())
 }
 
 fn fail(breaker: &CircuitBreaker, times: usize) {
@@ -112,6 +112,7 @@ fn breaker_stays_closed_below_the_failure_ratio() {
 #[test]
 fn the_ratio_rule_is_configurable() {
     let breaker = CircuitBreaker::new(
+        "resilience-test",
         "unit",
         BreakerConfig {
             consecutive_failures: 0,
@@ -237,26 +238,39 @@ fn states_have_stable_names() {
 
 #[tokio::test(start_paused = true)]
 async fn breaker_state_and_rejections_are_exported_as_metrics() {
-    let breaker = CircuitBreaker::new("metrics-upstream", BreakerConfig::default());
-    let render = || platform::metrics::handle().render();
-    assert!(render().contains(r#"circuit_breaker_state{upstream="metrics-upstream"} 0"#));
+    let breaker = CircuitBreaker::new(
+        "breaker-metrics",
+        "metrics-upstream",
+        BreakerConfig::default(),
+    );
+    // On the caller's `/metrics`, named by the caller and the upstream.
+    let render = || platform::metrics::handle().render("breaker-metrics");
+    assert!(render().contains(
+        r#"circuit_breaker_state{service="breaker-metrics",upstream="metrics-upstream"} 0"#
+    ));
     fail(&breaker, 5);
     assert!(breaker.try_acquire().is_err());
     assert!(breaker.try_acquire().is_err());
     let text = render();
     assert!(
-        text.contains(r#"circuit_breaker_state{upstream="metrics-upstream"} 1"#),
+        text.contains(
+            r#"circuit_breaker_state{service="breaker-metrics",upstream="metrics-upstream"} 1"#
+        ),
         "{text}"
     );
     assert!(
-        text.contains(r#"circuit_breaker_rejections_total{upstream="metrics-upstream"} 2"#),
+        text.contains(r#"circuit_breaker_rejections_total{service="breaker-metrics",upstream="metrics-upstream"} 2"#),
         "{text}"
     );
     tokio::time::advance(Duration::from_secs(30)).await;
     let probe = breaker.try_acquire().unwrap();
-    assert!(render().contains(r#"circuit_breaker_state{upstream="metrics-upstream"} 2"#));
+    assert!(render().contains(
+        r#"circuit_breaker_state{service="breaker-metrics",upstream="metrics-upstream"} 2"#
+    ));
     probe.success();
-    assert!(render().contains(r#"circuit_breaker_state{upstream="metrics-upstream"} 0"#));
+    assert!(render().contains(
+        r#"circuit_breaker_state{service="breaker-metrics",upstream="metrics-upstream"} 0"#
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -447,7 +461,13 @@ fn policy() -> CallPolicy {
 }
 
 fn service_client(url: &str, policy: CallPolicy) -> ServiceClient {
-    ServiceClient::new("test-upstream", url, InternalToken::new(TOKEN), policy)
+    ServiceClient::new(
+        "resilience-test",
+        "test-upstream",
+        url,
+        InternalToken::new(TOKEN),
+        policy,
+    )
 }
 
 #[test]

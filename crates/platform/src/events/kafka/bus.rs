@@ -595,11 +595,15 @@ mod tests {
         );
         // Everything was fetched, nothing committed: the lag says so.
         let lag = |value: u32| {
-            format!("events_consumer_lag{{topic=\"{topic}\",group=\"g\",partition=\"0\"}} {value}")
+            format!(
+                "events_consumer_lag{{service=\"g\",topic=\"{topic}\",group=\"g\",partition=\"0\"}} {value}"
+            )
         };
         crate::metrics::handle();
         wait_until("the lag counts the uncommitted messages", || {
-            crate::metrics::render().lines().any(|line| line == lag(6))
+            crate::metrics::render("g")
+                .lines()
+                .any(|line| line == lag(6))
         })
         .await;
         first_stop.cancel();
@@ -619,7 +623,9 @@ mod tests {
         let position = |label: &str| second.iter().position(|seen| seen == label).unwrap();
         assert!(position("s1") < position("s2"), "{second:?}");
         wait_until("the lag comes down once all is committed", || {
-            crate::metrics::render().lines().any(|line| line == lag(0))
+            crate::metrics::render("g")
+                .lines()
+                .any(|line| line == lag(0))
         })
         .await;
     }

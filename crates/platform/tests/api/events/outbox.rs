@@ -488,7 +488,7 @@ async fn the_backlog_and_its_gauges_report_pending_rows_and_their_age() {
     let pending_gauge = "outbox_pending{service=\"outbox-gauges\"}";
     let oldest_gauge = "outbox_oldest_pending_seconds{service=\"outbox-gauges\"}";
     eventually(WAIT, "the gauges show the backlog", || async {
-        let text = handle.render();
+        let text = handle.render("outbox-gauges");
         gauge(&text, pending_gauge) == Some(2.0)
             && gauge(&text, oldest_gauge).is_some_and(|age| age >= 0.02)
     })
@@ -496,7 +496,7 @@ async fn the_backlog_and_its_gauges_report_pending_rows_and_their_age() {
 
     bus.set_down(false);
     eventually(WAIT, "the gauges drop to zero", || async {
-        let text = handle.render();
+        let text = handle.render("outbox-gauges");
         gauge(&text, pending_gauge) == Some(0.0) && gauge(&text, oldest_gauge) == Some(0.0)
     })
     .await;

@@ -48,6 +48,7 @@ pub(super) async fn report_lag(
                 for (partition, lag) in lags {
                     metrics::gauge!(
                         "events_consumer_lag",
+                        "service" => group.clone(),
                         "topic" => topic.clone(),
                         "group" => group.clone(),
                         "partition" => partition.to_string()
