@@ -8,11 +8,12 @@ import { ApiError } from './api.js';
 import { h, replace, toast } from './dom.js';
 import { session } from './session.js';
 import { cart } from './cart.js';
-import { live } from './live.js';
+import { live, notificationText } from './live.js';
 
 /** Fragment path → view. `auth`: signed-in users only; `admin`: admins only. */
 const ROUTES = [
   { pattern: /^$/, page: 'shop', title: 'Shop' },
+  { pattern: /^products\/([^/]{1,64})$/, page: 'product', title: 'Product', keys: ['id'] },
   { pattern: /^signin$/, page: 'signin', title: 'Sign in' },
   { pattern: /^register$/, page: 'signin', title: 'Create an account', mode: 'register' },
   { pattern: /^checkout$/, page: 'checkout', title: 'Checkout', auth: true },
@@ -28,6 +29,7 @@ const ROUTES = [
 
 const loaders = {
   shop: () => import('./pages/shop.js'),
+  product: () => import('./pages/product.js'),
   signin: () => import('./pages/signin.js'),
   checkout: () => import('./pages/checkout.js'),
   orders: () => import('./pages/orders.js'),
@@ -52,7 +54,13 @@ export function navigate(path) {
 function parse() {
   const hash = location.hash.startsWith('#/') ? location.hash.slice(2) : '';
   const [path, search = ''] = hash.split('?');
-  return { path: decodeURIComponent(path).replace(/\/$/, ''), query: new URLSearchParams(search) };
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // A malformed escape (`%E0`) is kept as typed: no view matches it, and the 404 page says so.
+  }
+  return { path: decoded.replace(/\/$/, ''), query: new URLSearchParams(search) };
 }
 
 async function render() {
@@ -132,7 +140,8 @@ menu.addEventListener('click', () => {
 
 function link(href, text, path, extra = null) {
   const target = href.slice(2);
-  const isCurrent = target === path || (target && path.startsWith(`${target}/`));
+  // A product's page is part of the shop.
+  const isCurrent = target === path || (target && path.startsWith(`${target}/`)) || (!target && path.startsWith('products/'));
   return h('li', {}, h('a', { href, 'aria-current': isCurrent ? 'page' : null }, text, extra));
 }
 
@@ -200,7 +209,7 @@ window.addEventListener('hashchange', () => {
 });
 cart.addEventListener('change', () => renderNav());
 live.addEventListener('change', () => renderNav());
-live.addEventListener('notification', (event) => toast(event.detail.message));
+live.addEventListener('notification', (event) => toast(notificationText(event.detail)));
 session.addEventListener('change', (event) => {
   const { reason } = event.detail;
   if (session.signedIn) {

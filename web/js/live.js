@@ -5,9 +5,63 @@
 // expired token) it reconnects with growing pauses, sending the last id it saw as
 // Last-Event-ID and `?since=`, so the notifier replays what was missed in between; a `lagged`
 // event means some were dropped, and the inbox is reloaded.
+//
+// What a notification says on the page is written here (`notificationText`) from its kind and
+// details, in the shop's price format: the server's `message` is its console line (full ids,
+// `25.00 EUR`), kept for kinds this page does not know yet.
 
 import { ApiError, get, post } from './api.js';
+import { money, shortId } from './dom.js';
 import { session } from './session.js';
+
+/** How an order was cancelled, as the orders service's `reason` codes say. */
+const CANCELLED = {
+  cancelled_by_customer: '',
+  cancelled_by_admin: ' by the shop',
+  payment_timeout: ': not paid in time',
+};
+
+/** Words for a code: `out_of_stock` → "out of stock". */
+function words(code) {
+  return String(code).replace(/[_.]/g, ' ');
+}
+
+/**
+ * A notification as a sentence for people: `Order 1a2b3c4d paid: €42.00`, `Your event
+ * “Rust meetup” was cancelled`.
+ */
+export function notificationText(item) {
+  const kind = String(item.kind || '');
+  const amount = Number.isSafeInteger(item.total_cents) ? `: ${money(item.total_cents)}` : '';
+  if (kind.startsWith('order.') && item.order_id) {
+    const order = shortId(item.order_id);
+    switch (kind) {
+      case 'order.created': return `Order ${order} placed${amount}`;
+      case 'order.paid': return `Order ${order} paid${amount}`;
+      case 'order.payment_failed':
+        return item.reason === 'payment_declined' || !item.reason
+          ? `Payment for order ${order} refused by the bank${amount}`
+          : `Payment for order ${order} failed (${words(item.reason)})${amount}`;
+      case 'order.cancelled': {
+        const how = item.reason ? CANCELLED[item.reason] ?? ` (${words(item.reason)})` : '';
+        return `Order ${order} cancelled${how}`;
+      }
+      case 'order.shipped': return `Order ${order} shipped`;
+      case 'order.delivered': return `Order ${order} delivered`;
+      default: return `Order ${order} ${words(kind.slice('order.'.length))}${amount}`;
+    }
+  }
+  if (kind.startsWith('event.') && item.title) {
+    const event = `“${item.title}”`;
+    switch (kind) {
+      case 'event.created': return `Your event ${event} is on the agenda`;
+      case 'event.updated': return `Your event ${event} was changed`;
+      case 'event.cancelled': return `Your event ${event} was cancelled`;
+      default: return `Your event ${event}: ${words(kind.slice('event.'.length))}`;
+    }
+  }
+  return String(item.message || kind);
+}
 
 const INBOX_SIZE = 50;
 const MAX_PAUSE_MS = 15000;

@@ -119,6 +119,22 @@ export async function startStack(args = []) {
   return { url, adminPassword, api, stop, logs: () => logs.join('') };
 }
 
+/**
+ * What a test file's `before` starts: the stack (with `args`) and a browser, the bank's chaos
+ * set to `chaos` if given. `stopSuite` ends both (either may be missing after a failed start).
+ */
+export async function startSuite({ args = [], chaos = null } = {}) {
+  const stack = await startStack(args);
+  const browser = await launchBrowser();
+  if (chaos) await setChaos(stack, chaos);
+  return { stack, browser };
+}
+
+export async function stopSuite({ stack, browser } = {}) {
+  await browser?.close();
+  await stack?.stop();
+}
+
 /** Signs in through the API: the access token. */
 export async function tokenFor(stack, username, password) {
   const { status, data } = await stack.api('POST', '/auth/login', { body: { username, password } });

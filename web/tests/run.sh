@@ -3,6 +3,9 @@
 # missing), playwright-core from npm (installed when missing or when the lock file changed), the
 # debug binary built from this checkout, then node's test runner. Exits non-zero on any failure;
 # the tests stop every process they start, failed or not.
+#
+# `bash web/tests/run.sh screenshots` runs web/tests/screenshots.js instead, which retakes the
+# README's screenshots (docs/screenshots/) on a stack holding demo data.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -28,8 +31,12 @@ fi
 echo "== cargo build -p microshop --all-features"
 (cd "$root" && cargo build -p microshop --locked --all-features)
 
-echo "== browser tests"
 export MICROSHOP_BINARY="$CARGO_TARGET_DIR/debug/microshop"
 # Ignore the downloads playwright would offer: the browser is Debian's.
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+if [ "${1:-}" = screenshots ]; then
+  echo "== screenshots (docs/screenshots)"
+  exec node "$here/screenshots.js"
+fi
+echo "== browser tests"
 node --test --test-concurrency=1 --test-timeout=300000 "$here"/*.test.js

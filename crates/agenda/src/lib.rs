@@ -67,14 +67,10 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
         verifier: wiring.verifier.clone(),
         relay,
     };
-    let bus = wiring.bus.clone();
     let readiness = Readiness::new()
         .opened_database(database.clone())
         .jwks(wiring.verifier.clone())
-        .degradable("bus", move || {
-            let bus = bus.clone();
-            async move { bus.check().await }
-        });
+        .bus(wiring.bus.clone());
     Ok(service_app(
         SERVICE,
         database.guard(router(state)),

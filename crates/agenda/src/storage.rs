@@ -15,22 +15,17 @@
 use platform::db;
 use platform::events::{AGENDA_EVENTS, outbox};
 use sqlx::any::AnyRow;
-use sqlx::migrate::Migrator;
 use sqlx::{AnyConnection, AnyPool, Row};
 use uuid::Uuid;
 
 use crate::announcements::{self, Change};
+pub use crate::domain::AgendaEvent;
 use crate::domain::{EventChanges, EventId, EventQuery, NewEvent, Timestamp, Viewer, Visibility};
 use crate::error::AgendaError;
-
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+use platform::millis::parse_uuid;
 
 /// The agenda's schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: db::Migrations = db::Migrations {
-    sqlite: &SQLITE_MIGRATIONS,
-    postgres: &POSTGRES_MIGRATIONS,
-};
+pub const MIGRATIONS: db::Migrations = platform::migrations!();
 
 /// The columns an [`AgendaEvent`] is read from, as one literal (sqlx takes only static SQL).
 macro_rules! columns {
@@ -58,23 +53,6 @@ macro_rules! listing_filters {
     };
 }
 
-/// An event as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AgendaEvent {
-    pub id: EventId,
-    pub title: String,
-    pub description: String,
-    pub location: String,
-    pub starts_at: Timestamp,
-    pub ends_at: Timestamp,
-    pub visibility: Visibility,
-    pub organizer_id: Uuid,
-    /// The organizer's username when the event was created (for announcements).
-    pub organizer_username: String,
-    pub created_at: Timestamp,
-    pub updated_at: Timestamp,
-}
-
 fn event_from_row(row: &AnyRow) -> Result<AgendaEvent, AgendaError> {
     let id: String = row.try_get("id")?;
     let organizer: String = row.try_get("organizer_id")?;
@@ -93,11 +71,6 @@ fn event_from_row(row: &AnyRow) -> Result<AgendaEvent, AgendaError> {
         created_at: Timestamp::from_millis(row.try_get("created_at")?),
         updated_at: Timestamp::from_millis(row.try_get("updated_at")?),
     })
-}
-
-fn parse_uuid(text: &str) -> anyhow::Result<Uuid> {
-    Uuid::parse_str(text)
-        .map_err(|error| anyhow::anyhow!("stored id {text:?} is not a UUID: {error}"))
 }
 
 /// The agenda database.

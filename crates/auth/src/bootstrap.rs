@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use platform::{Role, ServiceEnv};
 
 use crate::config::Config;
-use crate::domain::{Password, Profile, Username};
+use crate::domain::{Password, PersonalDetails, Username};
 use crate::error::AuthError;
 use crate::passwords::Passwords;
 use crate::storage::Storage;
@@ -61,7 +61,7 @@ pub async fn ensure_admin(
     };
     let hash = passwords.hash(&password).await?;
     match storage
-        .create_account(&username, &hash, Role::Admin, &Profile::default())
+        .create_account(&username, &hash, Role::Admin, &PersonalDetails::default())
         .await
     {
         Ok(account) => match file {

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 use platform::auth::{DisabledAccounts, RevocationSource};
-use platform::events::{Event, Handled, Handler, consumer};
+use platform::events::{Bus, Event, Handled, Handler, USER_EVENTS, consumer};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -39,15 +39,24 @@ pub const PAGE_SIZE: i64 = 1000;
 /// verifiers' leeway on `exp` and some clock difference.
 const RETENTION_MARGIN: Duration = Duration::from_secs(60);
 
-/// How long processed event ids are remembered; redeliveries come within minutes, not days.
-const PROCESSED_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
-
 /// The part of `user.deleted`'s `data` auth needs (docs/service-contracts.md); the rest is
 /// ignored.
 #[derive(Debug, Deserialize)]
 struct UserDeleted {
     user_id: Uuid,
+}
+
+/// Consumes `user-events` as group `auth` until `shutdown`, and prunes old processed ids.
+pub fn spawn(storage: &Storage, bus: &Arc<dyn Bus>, shutdown: &CancellationToken) {
+    let handler = Arc::new(Deletions::new(storage.clone()));
+    consumer::spawn(
+        bus,
+        USER_EVENTS,
+        GROUP,
+        handler,
+        storage.pool().clone(),
+        shutdown,
+    );
 }
 
 /// The handler of `user-events` for auth: disables the accounts of deleted users.
@@ -62,13 +71,10 @@ impl Deletions {
     }
 
     async fn process(&self, event: &Event) -> Handled {
-        // Auth's own `user.registered` comes by on this topic too.
-        if event.kind != USER_DELETED {
-            return Handled::Done;
-        }
-        let data: UserDeleted = match event.data_as() {
+        // Auth's own `user.registered` comes by on this topic too: `decode` skips it.
+        let data: UserDeleted = match consumer::decode(event, USER_DELETED) {
             Ok(data) => data,
-            Err(error) => return Handled::Reject(format!("malformed user.deleted data: {error}")),
+            Err(skip) => return skip,
         };
         match self.store(event, data.user_id).await {
             Ok(Some(true)) => {
@@ -88,14 +94,10 @@ impl Deletions {
     /// The account disabled and the event recorded, in one transaction; `None` for a
     /// duplicate, else whether an account was disabled.
     async fn store(&self, event: &Event, user_id: Uuid) -> sqlx::Result<Option<bool>> {
-        let mut tx = platform::db::begin_write(self.storage.pool()).await?;
-        if !consumer::mark_processed(&mut tx, GROUP, &event.id).await? {
-            tx.rollback().await?;
-            return Ok(None);
-        }
-        let disabled = Storage::disable_account(&mut tx, user_id, now_millis()).await?;
-        tx.commit().await?;
-        Ok(Some(disabled))
+        consumer::apply_once(self.storage.pool(), GROUP, event, |conn| {
+            Box::pin(Storage::disable_account(conn, user_id, now_millis()))
+        })
+        .await
     }
 }
 
@@ -103,35 +105,6 @@ impl Handler for Deletions {
     fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Handled> {
         Box::pin(self.process(event))
     }
-}
-
-/// Consumes `user-events` as group `auth` until `shutdown`, and prunes old processed ids.
-pub fn spawn(
-    storage: &Storage,
-    bus: &Arc<dyn platform::events::Bus>,
-    shutdown: &CancellationToken,
-) {
-    let handler = Arc::new(Deletions::new(storage.clone()));
-    bus.consume(
-        platform::events::USER_EVENTS,
-        GROUP,
-        handler,
-        shutdown.clone(),
-    );
-    let pool = storage.pool().clone();
-    let shutdown = shutdown.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(PRUNE_EVERY);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = every.tick() => {}
-            }
-            if let Err(error) = consumer::forget_older_than(&pool, PROCESSED_RETENTION).await {
-                tracing::warn!(%error, "pruning processed event ids failed");
-            }
-        }
-    });
 }
 
 /// The accounts disabled at or after `since` (unix ms) whose access tokens may still be live:

@@ -8,12 +8,10 @@
 //! the service, not a bug: it answers 503 `database_unavailable` with `Retry-After` (see
 //! `platform::db::is_unavailable`).
 
-use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use platform::Problem;
 use platform::auth::TokenError;
-
-use crate::domain::ValidationError;
+use platform::error::CommonError;
 
 /// Why a refresh token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,8 +39,6 @@ impl RefreshRefusal {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error(transparent)]
-    Validation(#[from] ValidationError),
     #[error("the username is taken")]
     UsernameTaken,
     #[error("invalid credentials")]
@@ -59,25 +55,15 @@ pub enum AuthError {
     /// A valid token whose account has been deleted.
     #[error("the token's account no longer exists")]
     UnknownAccount,
-    /// An answer already decided elsewhere (an extractor's rejection).
-    #[error("{0}")]
-    Problem(Box<Problem>),
-    #[error("database error")]
-    Database(#[from] sqlx::Error),
+    /// A refused input, an extractor's rejection, a database or unexpected error: the same
+    /// answers in every service.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-impl From<Problem> for AuthError {
-    fn from(problem: Problem) -> Self {
-        AuthError::Problem(Box::new(problem))
-    }
+    Common(#[from] CommonError),
 }
 
 impl AuthError {
     pub fn problem(self) -> Problem {
         match self {
-            AuthError::Validation(error) => Problem::invalid_field(error.field, error.message),
             AuthError::UsernameTaken => {
                 Problem::conflict("username_taken", "This username is already taken")
             }
@@ -112,15 +98,9 @@ impl AuthError {
                 "invalid_token",
                 "The account this token was issued for no longer exists",
             ),
-            AuthError::Problem(problem) => *problem,
-            AuthError::Database(error) => platform::db::database_problem(&error),
-            AuthError::Internal(error) => platform::db::internal_problem(&error),
+            AuthError::Common(common) => common.into(),
         }
     }
 }
 
-impl IntoResponse for AuthError {
-    fn into_response(self) -> Response {
-        self.problem().into_response()
-    }
-}
+platform::service_error!(AuthError);

@@ -10,7 +10,7 @@ use platform::events::Event;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::Profile;
+use crate::domain::PersonalDetails;
 use crate::storage::Account;
 
 /// The CloudEvents `source` of auth's events.
@@ -31,7 +31,7 @@ pub struct UserRegistered {
 }
 
 impl UserRegistered {
-    pub fn new(account: &Account, profile: &Profile) -> Self {
+    pub fn new(account: &Account, profile: &PersonalDetails) -> Self {
         Self {
             user_id: account.id,
             username: account.username.clone(),

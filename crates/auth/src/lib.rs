@@ -56,7 +56,12 @@ pub fn router(state: AppState) -> Router {
 /// Auth verifies access tokens against its own key store, not with `wiring.verifier` (which
 /// fetches auth's JWKS over HTTP).
 pub async fn app(config: &Config, env: &Env, wiring: &Wiring) -> anyhow::Result<Router> {
-    let database = open_database(config, env)?;
+    let database = platform::db::Database::open_for_service(
+        "auth",
+        config.database_url.as_deref(),
+        &env.data_dir,
+        config.db_pool_size,
+    )?;
     let storage = Storage::new(database.pool().clone());
     let relay = outbox::spawn_relay_once_ready(
         "auth",
@@ -80,13 +85,9 @@ pub async fn app(config: &Config, env: &Env, wiring: &Wiring) -> anyhow::Result<
         .context("cannot open the auth database")?;
     deletion::spawn(&state.storage, &wiring.bus, &wiring.shutdown);
     spawn_revocation_poll(&state, &database, config, wiring);
-    let bus = wiring.bus.clone();
     let readiness = Readiness::new()
         .opened_database(database.clone())
-        .degradable("bus", move || {
-            let bus = bus.clone();
-            async move { bus.check().await }
-        });
+        .bus(wiring.bus.clone());
     Ok(service_app(
         "auth",
         database.guard(router(state)),
@@ -134,14 +135,6 @@ async fn open_storage(config: &Config, env: &Env) -> anyhow::Result<Storage> {
     // The URL may carry a password: name the engine only.
     tracing::debug!(engine = ?platform::db::Engine::of(&url)?, "opened the auth database");
     Ok(storage)
-}
-
-fn open_database(config: &Config, env: &Env) -> anyhow::Result<platform::db::Database> {
-    let database = platform::db::Database::open(&database_url(config, env)?, config.db_pool_size)
-        .context("cannot open the auth database")?;
-    // The URL may carry a password: name the engine only.
-    tracing::debug!(engine = ?database.engine(), "opened the auth database");
-    Ok(database)
 }
 
 /// The configured URL, or the SQLite file in the data directory (created if missing).

@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 use platform::Role;
 
-use crate::domain::{NewAccount, Profile};
+use crate::domain::{NewAccount, PersonalDetails};
 use crate::error::AuthError;
 use crate::state::AppState;
 use crate::storage::{Account, now_millis};
@@ -14,7 +14,7 @@ use crate::storage::{Account, now_millis};
 #[derive(Debug, Clone)]
 pub struct Registration {
     pub account: Account,
-    pub profile: Profile,
+    pub profile: PersonalDetails,
 }
 
 /// Registers a customer and announces it (`user.registered`, through the outbox). A taken

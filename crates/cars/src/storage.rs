@@ -14,37 +14,19 @@ use platform::AuthUser;
 use platform::db;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::{Any, AnyPool, AssertSqlSafe, Row};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use crate::domain::Car;
 use crate::domain::{CarChanges, CarDetails, CarFilter, CarQuery, Direction, SortKey};
 use crate::error::CarsError;
-
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+use platform::millis::from_millis;
+pub use platform::millis::now_millis;
 
 /// The cars schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: db::Migrations = db::Migrations {
-    sqlite: &SQLITE_MIGRATIONS,
-    postgres: &POSTGRES_MIGRATIONS,
-};
+pub const MIGRATIONS: db::Migrations = platform::migrations!();
 
 /// The columns every car query reads.
 const COLUMNS: &str = "id, brand, model, year, color, owner_id, created_at, updated_at";
-
-/// A car, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Car {
-    pub id: Uuid,
-    pub brand: String,
-    pub model: String,
-    pub year: i64,
-    pub color: String,
-    /// The account that created the car.
-    pub owner_id: Uuid,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
-}
 
 /// Which cars a caller may see and change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,17 +45,6 @@ impl Scope {
             Scope::OwnedBy(user.id)
         }
     }
-}
-
-/// The current time as stored: unix milliseconds.
-pub fn now_millis() -> i64 {
-    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-fn from_millis(millis: i64) -> anyhow::Result<OffsetDateTime> {
-    Ok(OffsetDateTime::from_unix_timestamp_nanos(
-        i128::from(millis) * 1_000_000,
-    )?)
 }
 
 fn uuid_column(row: &AnyRow, column: &str) -> anyhow::Result<Uuid> {

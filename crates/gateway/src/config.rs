@@ -19,7 +19,7 @@
 use std::time::Duration;
 
 pub use platform::redis_url::RedisUrl;
-use platform::resilience::BreakerConfig;
+use platform::resilience::{BreakerConfig, parse_ratio};
 
 use crate::upstreams::UpstreamSpec;
 
@@ -70,7 +70,7 @@ pub struct Config {
         id = "gateway-breaker-failures",
         env = "MICROSHOP_GATEWAY_BREAKER_FAILURES",
         value_name = "COUNT",
-        default_value_t = DEFAULT_BREAKER_FAILURES,
+        default_value_t = BreakerConfig::DEFAULT_FAILURES,
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub breaker_failures: u32,
@@ -82,7 +82,7 @@ pub struct Config {
         id = "gateway-breaker-ratio",
         env = "MICROSHOP_GATEWAY_BREAKER_RATIO",
         value_name = "RATIO",
-        default_value_t = DEFAULT_BREAKER_RATIO,
+        default_value_t = BreakerConfig::DEFAULT_RATIO,
         value_parser = parse_ratio
     )]
     pub breaker_ratio: f64,
@@ -93,7 +93,7 @@ pub struct Config {
         id = "gateway-breaker-min-calls",
         env = "MICROSHOP_GATEWAY_BREAKER_MIN_CALLS",
         value_name = "COUNT",
-        default_value_t = DEFAULT_BREAKER_MIN_CALLS,
+        default_value_t = BreakerConfig::DEFAULT_MIN_CALLS,
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub breaker_min_calls: u32,
@@ -104,7 +104,7 @@ pub struct Config {
         id = "gateway-breaker-window-secs",
         env = "MICROSHOP_GATEWAY_BREAKER_WINDOW_SECS",
         value_name = "SECS",
-        default_value_t = DEFAULT_BREAKER_WINDOW_SECS,
+        default_value_t = BreakerConfig::DEFAULT_WINDOW_SECS,
         value_parser = clap::value_parser!(u64).range(1..=3600)
     )]
     pub breaker_window_secs: u64,
@@ -116,7 +116,7 @@ pub struct Config {
         id = "gateway-breaker-open-secs",
         env = "MICROSHOP_GATEWAY_BREAKER_OPEN_SECS",
         value_name = "SECS",
-        default_value_t = DEFAULT_BREAKER_OPEN_SECS,
+        default_value_t = BreakerConfig::DEFAULT_OPEN_SECS,
         value_parser = clap::value_parser!(u64).range(1..=3600)
     )]
     pub breaker_open_secs: u64,
@@ -195,12 +195,6 @@ pub struct Config {
     pub redis_timeout_ms: u64,
 }
 
-const DEFAULT_BREAKER_FAILURES: u32 = 5;
-const DEFAULT_BREAKER_RATIO: f64 = 0.5;
-const DEFAULT_BREAKER_MIN_CALLS: u32 = 20;
-const DEFAULT_BREAKER_WINDOW_SECS: u64 = 10;
-const DEFAULT_BREAKER_OPEN_SECS: u64 = 30;
-
 /// Generous for a person (a page load is about ten requests) and for an office behind one NAT
 /// address, tight enough to blunt a single machine scraping or hammering the shop.
 const DEFAULT_RATE_LIMIT_PER_IP: u32 = 100;
@@ -213,28 +207,17 @@ const MAX_RATE_PER_SEC: u32 = 1_000_000;
 pub const DEFAULT_REDIS_PREFIX: &str = "microshop:ratelimit";
 const DEFAULT_REDIS_TIMEOUT_MS: u64 = 100;
 
-fn parse_ratio(text: &str) -> Result<f64, String> {
-    let ratio: f64 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number"))?;
-    if ratio > 0.0 && ratio <= 1.0 {
-        Ok(ratio)
-    } else {
-        Err("must be greater than 0 and at most 1".to_owned())
-    }
-}
-
 impl Default for Config {
     fn default() -> Self {
         Self {
             upstreams: Vec::new(),
             connect_timeout_ms: 1000,
             upstream_timeout_ms: 15_000,
-            breaker_failures: DEFAULT_BREAKER_FAILURES,
-            breaker_ratio: DEFAULT_BREAKER_RATIO,
-            breaker_min_calls: DEFAULT_BREAKER_MIN_CALLS,
-            breaker_window_secs: DEFAULT_BREAKER_WINDOW_SECS,
-            breaker_open_secs: DEFAULT_BREAKER_OPEN_SECS,
+            breaker_failures: BreakerConfig::DEFAULT_FAILURES,
+            breaker_ratio: BreakerConfig::DEFAULT_RATIO,
+            breaker_min_calls: BreakerConfig::DEFAULT_MIN_CALLS,
+            breaker_window_secs: BreakerConfig::DEFAULT_WINDOW_SECS,
+            breaker_open_secs: BreakerConfig::DEFAULT_OPEN_SECS,
             rate_limit_per_ip: DEFAULT_RATE_LIMIT_PER_IP,
             rate_limit_per_user: DEFAULT_RATE_LIMIT_PER_USER,
             rate_limit_burst_secs: DEFAULT_RATE_LIMIT_BURST_SECS,
@@ -256,13 +239,13 @@ impl Config {
 
     /// The breaker each instance behind the gateway gets.
     pub fn breaker(&self) -> BreakerConfig {
-        BreakerConfig {
-            consecutive_failures: self.breaker_failures,
-            failure_ratio: self.breaker_ratio,
-            min_calls: self.breaker_min_calls,
-            window: Duration::from_secs(self.breaker_window_secs),
-            open_for: Duration::from_secs(self.breaker_open_secs),
-        }
+        BreakerConfig::from_settings(
+            self.breaker_failures,
+            self.breaker_ratio,
+            self.breaker_min_calls,
+            self.breaker_window_secs,
+            self.breaker_open_secs,
+        )
     }
 
     /// How long one rate-limit check may wait for Redis.

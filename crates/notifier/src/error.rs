@@ -8,34 +8,21 @@
 //! the service, not a bug: it answers 503 `database_unavailable` with `Retry-After` (see
 //! `platform::db::is_unavailable`).
 
-use axum::response::{IntoResponse, Response};
 use platform::Problem;
-
-use crate::domain::ValidationError;
+use platform::error::CommonError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NotifierError {
-    #[error(transparent)]
-    Validation(#[from] ValidationError),
     /// No such notification in the caller's inbox (another user's is the same answer).
     #[error("notification not found")]
     NotFound,
     /// No room for one more notification stream.
     #[error("too many streams: {0:?}")]
     TooManyStreams(crate::streams::StreamRefusal),
-    /// An answer already decided elsewhere (an extractor's rejection).
-    #[error("{0}")]
-    Problem(Box<Problem>),
-    #[error("database error")]
-    Database(#[from] sqlx::Error),
+    /// A refused input, an extractor's rejection, a database or unexpected error: the same
+    /// answers in every service.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-impl From<Problem> for NotifierError {
-    fn from(problem: Problem) -> Self {
-        NotifierError::Problem(Box::new(problem))
-    }
+    Common(#[from] CommonError),
 }
 
 /// The wait suggested to a client refused a stream.
@@ -44,7 +31,6 @@ const STREAM_RETRY_AFTER_SECS: u64 = 5;
 impl NotifierError {
     pub fn problem(self) -> Problem {
         match self {
-            NotifierError::Validation(error) => Problem::invalid_field(error.field, error.message),
             NotifierError::NotFound => Problem::new(
                 http::StatusCode::NOT_FOUND,
                 "notification_not_found",
@@ -71,15 +57,9 @@ impl NotifierError {
                 )
                 .retry_after(STREAM_RETRY_AFTER_SECS)
             }
-            NotifierError::Problem(problem) => *problem,
-            NotifierError::Database(error) => platform::db::database_problem(&error),
-            NotifierError::Internal(error) => platform::db::internal_problem(&error),
+            NotifierError::Common(common) => common.into(),
         }
     }
 }
 
-impl IntoResponse for NotifierError {
-    fn into_response(self) -> Response {
-        self.problem().into_response()
-    }
-}
+platform::service_error!(NotifierError);

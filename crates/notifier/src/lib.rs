@@ -25,7 +25,6 @@ pub mod streams;
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use axum::Router;
 use platform::events::{AGENDA_EVENTS, ORDER_EVENTS};
 use platform::http::{Readiness, service_app};
@@ -57,13 +56,15 @@ pub fn router(state: AppState) -> Router {
 /// serve. A PostgreSQL database that cannot be reached yet does not stop the start: the service
 /// answers 503 until it can (see [`platform::db::Database::start`]).
 pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::Result<Router> {
-    let database = open_database(config, env)?;
-    database
-        .start(storage::MIGRATIONS, wiring.shutdown.clone(), || async {
-            Ok(())
-        })
-        .await
-        .context("cannot open the notifier database")?;
+    let database = platform::db::Database::start_for_service(
+        SERVICE,
+        config.database_url.as_deref(),
+        &env.data_dir,
+        config.db_pool_size,
+        storage::MIGRATIONS,
+        wiring.shutdown.clone(),
+    )
+    .await?;
     let storage = Storage::over(&database);
     let hub = Arc::new(Hub::default());
     if storage.announces()
@@ -90,8 +91,8 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
         Arc::new(agenda_handler),
         wiring.shutdown.clone(),
     ));
-    drop(order_events::spawn_pruning(
-        storage.clone(),
+    drop(platform::events::consumer::spawn_pruning(
+        storage.pool().clone(),
         wiring.shutdown.clone(),
     ));
     let state = AppState {
@@ -105,26 +106,13 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
         )),
         shutdown: wiring.shutdown.clone(),
     };
-    let bus = wiring.bus.clone();
     let readiness = Readiness::new()
         .opened_database(database.clone())
         .jwks(wiring.verifier.clone())
-        .degradable("bus", move || {
-            let bus = bus.clone();
-            async move { bus.check().await }
-        });
+        .bus(wiring.bus.clone());
     Ok(service_app(
         SERVICE,
         database.guard(router(state)),
         readiness,
     ))
-}
-
-fn open_database(config: &Config, env: &ServiceEnv) -> anyhow::Result<platform::db::Database> {
-    platform::db::Database::open_for_service(
-        SERVICE,
-        config.database_url.as_deref(),
-        &env.data_dir,
-        config.db_pool_size,
-    )
 }

@@ -10,11 +10,9 @@
 
 use std::io::Write;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::future::BoxFuture;
-use platform::events::{Event, Handled, Handler, consumer};
-use tokio_util::sync::CancellationToken;
+use platform::events::{Event, Handled, Handler};
 
 use crate::domain::{Notification, OrderEvent};
 use crate::hub::Hub;
@@ -85,32 +83,6 @@ impl Handler for OrderEventsHandler {
     fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Handled> {
         Box::pin(self.process(event))
     }
-}
-
-/// How long a processed event id is remembered: far longer than any redelivery takes (the
-/// outbox publishes a row again only until it succeeded once).
-pub const PROCESSED_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-
-/// How often forgotten ids are pruned.
-const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
-
-/// Prunes processed event ids older than [`PROCESSED_RETENTION`] every hour until `shutdown`,
-/// so the table stays bounded.
-pub fn spawn_pruning(storage: Storage, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(PRUNE_EVERY);
-        loop {
-            tokio::select! {
-                () = shutdown.cancelled() => return,
-                _ = ticks.tick() => {}
-            }
-            match consumer::forget_older_than(storage.pool(), PROCESSED_RETENTION).await {
-                Ok(0) => {}
-                Ok(forgotten) => tracing::debug!(forgotten, "pruned processed event ids"),
-                Err(error) => tracing::warn!(error = %error, "pruning processed event ids failed"),
-            }
-        }
-    })
 }
 
 /// Stores `notification` once per event (the processed id and the notification in one

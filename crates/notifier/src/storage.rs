@@ -7,30 +7,24 @@
 //! delivered twice leaves one notification, and a crash between the two leaves neither.
 
 use sqlx::any::AnyRow;
-use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Row};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::CONSUMER_GROUP;
 use crate::domain::{Notification, Page};
-
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+use platform::millis::{from_millis, parse_uuid, to_millis};
 
 /// The notifier's schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
-    sqlite: &SQLITE_MIGRATIONS,
-    postgres: &POSTGRES_MIGRATIONS,
-};
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
 
 /// `SELECT <every column a Notification needs> FROM notifications <rest>`, as one literal
 /// (sqlx takes only static SQL).
 macro_rules! select_notifications {
     ($rest:literal) => {
         concat!(
-            "SELECT id, user_id, kind, message, order_id, agenda_event_id, created_at, read_at \
-             FROM notifications ",
+            "SELECT id, user_id, kind, message, total_cents, reason, title, order_id, \
+             agenda_event_id, created_at, read_at FROM notifications ",
             $rest
         )
     };
@@ -98,7 +92,8 @@ impl Storage {
         sqlx::query(
             "INSERT INTO notifications \
              (id, user_id, kind, message, order_id, agenda_event_id, event_id, created_at, \
-             read_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL)",
+             read_at, total_cents, reason, title) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, $11)",
         )
         .bind(notification.id.to_string())
         .bind(notification.user_id.to_string())
@@ -108,6 +103,9 @@ impl Storage {
         .bind(notification.agenda_event_id.map(|id| id.to_string()))
         .bind(event_id.to_owned())
         .bind(to_millis(notification.created_at))
+        .bind(notification.total_cents)
+        .bind(notification.reason.clone())
+        .bind(notification.title.clone())
         .execute(&mut *tx)
         .await?;
         if self.announces {
@@ -145,6 +143,9 @@ impl Storage {
                     "user_id": notification.user_id.to_string(),
                     "kind": notification.kind,
                     "message": notification.message,
+                    "total_cents": notification.total_cents,
+                    "reason": notification.reason,
+                    "title": notification.title,
                     "order_id": notification.order_id.map(|id| id.to_string()),
                     "agenda_event_id": notification.agenda_event_id.map(|id| id.to_string()),
                     "created_at": to_millis(notification.created_at),
@@ -156,6 +157,7 @@ impl Storage {
             "WITH incoming AS ( \
                  SELECT * FROM json_to_recordset($1::json) AS entry( \
                      event_id TEXT, id TEXT, user_id TEXT, kind TEXT, message TEXT, \
+                     total_cents BIGINT, reason TEXT, title TEXT, \
                      order_id TEXT, agenda_event_id TEXT, created_at BIGINT)), \
              fresh AS ( \
                  INSERT INTO processed_events (consumer, event_id, processed_at) \
@@ -163,9 +165,9 @@ impl Storage {
                  ON CONFLICT DO NOTHING RETURNING event_id) \
              INSERT INTO notifications \
              (id, user_id, kind, message, order_id, agenda_event_id, event_id, created_at, \
-             read_at) \
+             read_at, total_cents, reason, title) \
              SELECT id, user_id, kind, message, order_id, agenda_event_id, event_id, \
-             created_at, NULL FROM incoming JOIN fresh USING (event_id) \
+             created_at, NULL, total_cents, reason, title FROM incoming JOIN fresh USING (event_id) \
              RETURNING event_id",
         )
         .bind(serde_json::Value::Array(incoming).to_string())
@@ -204,8 +206,8 @@ impl Storage {
             "WHERE user_id = $1 ORDER BY id DESC LIMIT $2 OFFSET $3"
         ))
         .bind(user.to_string())
-        .bind(i64::from(page.limit()))
-        .bind(i64::from(page.offset()))
+        .bind(page.limit())
+        .bind(page.offset())
         .fetch_all(&self.pool)
         .await?;
         let total: i64 =
@@ -270,6 +272,9 @@ fn notification_from_row(row: &AnyRow) -> anyhow::Result<Notification> {
         user_id: parse_uuid(&row.try_get::<String, _>("user_id")?)?,
         kind: row.try_get("kind")?,
         message: row.try_get("message")?,
+        total_cents: row.try_get("total_cents")?,
+        reason: row.try_get("reason")?,
+        title: row.try_get("title")?,
         order_id: optional_uuid(row.try_get("order_id")?)?,
         agenda_event_id: optional_uuid(row.try_get("agenda_event_id")?)?,
         created_at: from_millis(row.try_get("created_at")?)?,
@@ -277,21 +282,6 @@ fn notification_from_row(row: &AnyRow) -> anyhow::Result<Notification> {
     })
 }
 
-fn to_millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-fn from_millis(millis: i64) -> anyhow::Result<OffsetDateTime> {
-    Ok(OffsetDateTime::from_unix_timestamp_nanos(
-        i128::from(millis) * 1_000_000,
-    )?)
-}
-
 fn optional_uuid(text: Option<String>) -> anyhow::Result<Option<Uuid>> {
     text.as_deref().map(parse_uuid).transpose()
-}
-
-fn parse_uuid(text: &str) -> anyhow::Result<Uuid> {
-    Uuid::parse_str(text)
-        .map_err(|error| anyhow::anyhow!("stored id {text:?} is not a UUID: {error}"))
 }

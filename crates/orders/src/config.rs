@@ -9,16 +9,11 @@
 use std::time::Duration;
 
 use platform::client::CallPolicy;
-use platform::resilience::BreakerConfig;
+use platform::resilience::{BreakerConfig, parse_ratio};
 
 pub const DEFAULT_DB_POOL_SIZE: u32 = 8;
 pub const DEFAULT_PAYMENTS_TIMEOUT_MS: u64 = 2000;
 pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u64 = 2000;
-pub const DEFAULT_BREAKER_FAILURES: u32 = 5;
-pub const DEFAULT_BREAKER_RATIO: f64 = 0.5;
-pub const DEFAULT_BREAKER_MIN_CALLS: u32 = 20;
-pub const DEFAULT_BREAKER_WINDOW_SECS: u64 = 10;
-pub const DEFAULT_BREAKER_OPEN_SECS: u64 = 30;
 pub const DEFAULT_PAYMENT_TIMEOUT_SECS: u64 = 900;
 pub const DEFAULT_SWEEP_INTERVAL_MS: u64 = 2000;
 
@@ -72,7 +67,7 @@ pub struct Config {
         long = "orders-breaker-failures",
         id = "orders-breaker-failures",
         env = "MICROSHOP_ORDERS_BREAKER_FAILURES",
-        default_value_t = DEFAULT_BREAKER_FAILURES,
+        default_value_t = BreakerConfig::DEFAULT_FAILURES,
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub breaker_failures: u32,
@@ -82,7 +77,7 @@ pub struct Config {
         long = "orders-breaker-ratio",
         id = "orders-breaker-ratio",
         env = "MICROSHOP_ORDERS_BREAKER_RATIO",
-        default_value_t = DEFAULT_BREAKER_RATIO,
+        default_value_t = BreakerConfig::DEFAULT_RATIO,
         value_parser = parse_ratio
     )]
     pub breaker_ratio: f64,
@@ -92,7 +87,7 @@ pub struct Config {
         long = "orders-breaker-min-calls",
         id = "orders-breaker-min-calls",
         env = "MICROSHOP_ORDERS_BREAKER_MIN_CALLS",
-        default_value_t = DEFAULT_BREAKER_MIN_CALLS,
+        default_value_t = BreakerConfig::DEFAULT_MIN_CALLS,
         value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub breaker_min_calls: u32,
@@ -102,7 +97,7 @@ pub struct Config {
         long = "orders-breaker-window-secs",
         id = "orders-breaker-window-secs",
         env = "MICROSHOP_ORDERS_BREAKER_WINDOW_SECS",
-        default_value_t = DEFAULT_BREAKER_WINDOW_SECS,
+        default_value_t = BreakerConfig::DEFAULT_WINDOW_SECS,
         value_parser = clap::value_parser!(u64).range(1..=3600)
     )]
     pub breaker_window_secs: u64,
@@ -112,7 +107,7 @@ pub struct Config {
         long = "orders-breaker-open-secs",
         id = "orders-breaker-open-secs",
         env = "MICROSHOP_ORDERS_BREAKER_OPEN_SECS",
-        default_value_t = DEFAULT_BREAKER_OPEN_SECS,
+        default_value_t = BreakerConfig::DEFAULT_OPEN_SECS,
         value_parser = clap::value_parser!(u64).range(1..=3600)
     )]
     pub breaker_open_secs: u64,
@@ -140,17 +135,6 @@ pub struct Config {
     pub sweep_interval_ms: u64,
 }
 
-fn parse_ratio(text: &str) -> Result<f64, String> {
-    let ratio: f64 = text
-        .parse()
-        .map_err(|_| format!("{text:?} is not a number"))?;
-    if ratio > 0.0 && ratio <= 1.0 {
-        Ok(ratio)
-    } else {
-        Err("must be greater than 0 and at most 1".to_owned())
-    }
-}
-
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -158,11 +142,11 @@ impl Default for Config {
             db_pool_size: DEFAULT_DB_POOL_SIZE,
             payments_timeout_ms: DEFAULT_PAYMENTS_TIMEOUT_MS,
             upstream_timeout_ms: DEFAULT_UPSTREAM_TIMEOUT_MS,
-            breaker_failures: DEFAULT_BREAKER_FAILURES,
-            breaker_ratio: DEFAULT_BREAKER_RATIO,
-            breaker_min_calls: DEFAULT_BREAKER_MIN_CALLS,
-            breaker_window_secs: DEFAULT_BREAKER_WINDOW_SECS,
-            breaker_open_secs: DEFAULT_BREAKER_OPEN_SECS,
+            breaker_failures: BreakerConfig::DEFAULT_FAILURES,
+            breaker_ratio: BreakerConfig::DEFAULT_RATIO,
+            breaker_min_calls: BreakerConfig::DEFAULT_MIN_CALLS,
+            breaker_window_secs: BreakerConfig::DEFAULT_WINDOW_SECS,
+            breaker_open_secs: BreakerConfig::DEFAULT_OPEN_SECS,
             payment_timeout_secs: DEFAULT_PAYMENT_TIMEOUT_SECS,
             sweep_interval_ms: DEFAULT_SWEEP_INTERVAL_MS,
         }
@@ -172,13 +156,13 @@ impl Default for Config {
 impl Config {
     /// The breaker every upstream client of this service uses.
     pub fn breaker(&self) -> BreakerConfig {
-        BreakerConfig {
-            consecutive_failures: self.breaker_failures,
-            failure_ratio: self.breaker_ratio,
-            min_calls: self.breaker_min_calls,
-            window: Duration::from_secs(self.breaker_window_secs),
-            open_for: Duration::from_secs(self.breaker_open_secs),
-        }
+        BreakerConfig::from_settings(
+            self.breaker_failures,
+            self.breaker_ratio,
+            self.breaker_min_calls,
+            self.breaker_window_secs,
+            self.breaker_open_secs,
+        )
     }
 
     /// The policy of charges and refunds at payments.

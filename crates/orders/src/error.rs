@@ -10,17 +10,15 @@
 //! the service, not a bug: it answers 503 `database_unavailable` with `Retry-After` (see
 //! `platform::db::is_unavailable`).
 
-use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use platform::Problem;
+use platform::error::CommonError;
 use uuid::Uuid;
 
-use crate::domain::{OrderStatus, ValidationError};
+use crate::domain::OrderStatus;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OrdersError {
-    #[error(transparent)]
-    Validation(#[from] ValidationError),
     /// No address in the request and none to be found in the profile.
     #[error("no shipping address: {0}")]
     MissingAddress(&'static str),
@@ -54,19 +52,10 @@ pub enum OrdersError {
     NotAwaitingPayment { order_id: Uuid, status: OrderStatus },
     #[error("an order cannot go from {from} to {to}")]
     IllegalTransition { from: OrderStatus, to: OrderStatus },
-    /// An answer already decided elsewhere (an extractor's rejection, a 403).
-    #[error("{0}")]
-    Problem(Box<Problem>),
-    #[error("database error")]
-    Database(#[from] sqlx::Error),
+    /// A refused input, an extractor's rejection, a database or unexpected error: the same
+    /// answers in every service.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-impl From<Problem> for OrdersError {
-    fn from(problem: Problem) -> Self {
-        OrdersError::Problem(Box::new(problem))
-    }
+    Common(#[from] CommonError),
 }
 
 fn line_field(line: Option<usize>) -> String {
@@ -79,7 +68,6 @@ fn line_field(line: Option<usize>) -> String {
 impl OrdersError {
     pub fn problem(self) -> Problem {
         match self {
-            OrdersError::Validation(error) => Problem::invalid_field(error.field, error.message),
             OrdersError::MissingAddress(why) => {
                 Problem::invalid_field("shipping_address", format!("is required: {why}"))
             }
@@ -150,15 +138,9 @@ impl OrdersError {
                 format!("An order cannot go from {from} to {to}"),
             )
             .with("order_status", from.as_str()),
-            OrdersError::Problem(problem) => *problem,
-            OrdersError::Database(error) => platform::db::database_problem(&error),
-            OrdersError::Internal(error) => platform::db::internal_problem(&error),
+            OrdersError::Common(common) => common.into(),
         }
     }
 }
 
-impl IntoResponse for OrdersError {
-    fn into_response(self) -> Response {
-        self.problem().into_response()
-    }
-}
+platform::service_error!(OrdersError);

@@ -6,13 +6,15 @@
 //! (`paid`, or `payment_failed` with the stock released), and no answer leaves it payable
 //! later, until it expires. Cancelling releases the stock and refunds. Every status change
 //! emits its event on `order-events` through the transactional outbox. The flows are in
-//! [`saga`], the HTTP surface in [`routes`], the calls to other services in [`upstream`], the
+//! [`saga`], the HTTP surface in [`routes`], the `Idempotency-Key` protocol in [`idempotency`],
+//! the calls to other services in [`upstream`], the
 //! input types and life cycle in [`domain`], the database in [`storage`].
 
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod idempotency;
 pub mod openapi;
 pub mod routes;
 pub mod saga;
@@ -23,7 +25,6 @@ pub mod views;
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use axum::Router;
 use platform::events::outbox;
 use platform::http::{Readiness, service_app};
@@ -47,13 +48,15 @@ pub fn router(state: AppState) -> Router {
 /// PostgreSQL database that cannot be reached yet does not stop the start: the service answers
 /// 503 until it can (see [`platform::db::Database::start`]).
 pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::Result<Router> {
-    let database = open_database(config, env)?;
-    database
-        .start(storage::MIGRATIONS, wiring.shutdown.clone(), || async {
-            Ok(())
-        })
-        .await
-        .context("cannot open the orders database")?;
+    let database = platform::db::Database::start_for_service(
+        "orders",
+        config.database_url.as_deref(),
+        &env.data_dir,
+        config.db_pool_size,
+        storage::MIGRATIONS,
+        wiring.shutdown.clone(),
+    )
+    .await?;
     let storage = Storage::new(database.pool().clone());
     let relay = outbox::spawn_relay_once_ready(
         "orders",
@@ -69,26 +72,13 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
         settings: Arc::new(Settings::new(config)),
     };
     saga::sweep(state.clone(), wiring.shutdown.clone());
-    let bus = wiring.bus.clone();
     let readiness = Readiness::new()
         .opened_database(database.clone())
         .jwks(wiring.verifier.clone())
-        .degradable("bus", move || {
-            let bus = bus.clone();
-            async move { bus.check().await }
-        });
+        .bus(wiring.bus.clone());
     Ok(service_app(
         "orders",
         database.guard(router(state)),
         readiness,
     ))
-}
-
-fn open_database(config: &Config, env: &ServiceEnv) -> anyhow::Result<platform::db::Database> {
-    platform::db::Database::open_for_service(
-        "orders",
-        config.database_url.as_deref(),
-        &env.data_dir,
-        config.db_pool_size,
-    )
 }

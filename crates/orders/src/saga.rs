@@ -199,7 +199,7 @@ async fn reservation_failed(
         }
         ReserveError::Unexpected(reason) => {
             hand_back_now(state, guard).await;
-            OrdersError::Internal(anyhow::anyhow!(
+            OrdersError::from(anyhow::anyhow!(
                 "products answered a reservation outside the contract: {reason}"
             ))
         }
@@ -430,7 +430,7 @@ pub async fn cancel(
         }
         order = reread(state, order.id).await?;
     }
-    Err(OrdersError::Internal(anyhow::anyhow!(
+    Err(OrdersError::from(anyhow::anyhow!(
         "order {} kept changing while being cancelled",
         order.id
     )))
@@ -474,7 +474,7 @@ pub async fn set_status(
         }
         order = reread(state, order.id).await?;
     }
-    Err(OrdersError::Internal(anyhow::anyhow!(
+    Err(OrdersError::from(anyhow::anyhow!(
         "order {} kept changing while its status was set",
         order.id
     )))

@@ -8,9 +8,9 @@
 //! the service, not a bug: it answers 503 `database_unavailable` with `Retry-After` (see
 //! `platform::db::is_unavailable`).
 
-use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use platform::Problem;
+use platform::error::CommonError;
 
 use crate::domain::{PaymentStatus, ValidationError};
 
@@ -20,8 +20,6 @@ pub const RETRY_AFTER_SECS: u64 = 5;
 #[derive(Debug, thiserror::Error)]
 pub enum PaymentsError {
     /// A body field is out of range: 422 naming it.
-    #[error(transparent)]
-    Validation(#[from] ValidationError),
     #[error("no Idempotency-Key header")]
     IdempotencyKeyRequired,
     /// The header is there but not an acceptable key.
@@ -37,25 +35,15 @@ pub enum PaymentsError {
     /// The simulated bank is down.
     #[error("payments are unavailable")]
     Unavailable,
-    /// An answer already decided elsewhere (an extractor's rejection).
-    #[error("{0}")]
-    Problem(Box<Problem>),
-    #[error("database error")]
-    Database(#[from] sqlx::Error),
+    /// A refused input, an extractor's rejection, a database or unexpected error: the same
+    /// answers in every service.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-impl From<Problem> for PaymentsError {
-    fn from(problem: Problem) -> Self {
-        PaymentsError::Problem(Box::new(problem))
-    }
+    Common(#[from] CommonError),
 }
 
 impl PaymentsError {
     pub fn problem(self) -> Problem {
         match self {
-            PaymentsError::Validation(error) => Problem::invalid_field(error.field, error.message),
             PaymentsError::IdempotencyKeyRequired => Problem::bad_request(
                 "idempotency_key_required",
                 "Send an Idempotency-Key header: the same key never charges twice",
@@ -89,15 +77,9 @@ impl PaymentsError {
                 "The payment provider is unavailable; retry later",
             )
             .retry_after(RETRY_AFTER_SECS),
-            PaymentsError::Problem(problem) => *problem,
-            PaymentsError::Database(error) => platform::db::database_problem(&error),
-            PaymentsError::Internal(error) => platform::db::internal_problem(&error),
+            PaymentsError::Common(common) => common.into(),
         }
     }
 }
 
-impl IntoResponse for PaymentsError {
-    fn into_response(self) -> Response {
-        self.problem().into_response()
-    }
-}
+platform::service_error!(PaymentsError);

@@ -20,7 +20,6 @@ pub mod routes;
 pub mod state;
 pub mod storage;
 
-use anyhow::Context;
 use axum::Router;
 use platform::http::{Readiness, service_app};
 
@@ -44,13 +43,15 @@ pub async fn app(
     env: &platform::ServiceEnv,
     wiring: &platform::Wiring,
 ) -> anyhow::Result<Router> {
-    let database = open_database(config, env)?;
-    database
-        .start(storage::MIGRATIONS, wiring.shutdown.clone(), || async {
-            Ok(())
-        })
-        .await
-        .context("cannot open the payments database")?;
+    let database = platform::db::Database::start_for_service(
+        "payments",
+        config.database_url.as_deref(),
+        &env.data_dir,
+        config.db_pool_size,
+        storage::MIGRATIONS,
+        wiring.shutdown.clone(),
+    )
+    .await?;
     let storage = Storage::new(database.pool().clone());
     let state = AppState::new(storage, config.chaos(), wiring);
     let readiness = Readiness::new()
@@ -61,16 +62,4 @@ pub async fn app(
         database.guard(router(state)),
         readiness,
     ))
-}
-
-fn open_database(
-    config: &Config,
-    env: &platform::ServiceEnv,
-) -> anyhow::Result<platform::db::Database> {
-    platform::db::Database::open_for_service(
-        "payments",
-        config.database_url.as_deref(),
-        &env.data_dir,
-        config.db_pool_size,
-    )
 }

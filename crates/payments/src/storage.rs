@@ -8,22 +8,16 @@
 //! instances on one database stay correct too.
 
 use sqlx::any::AnyRow;
-use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Row};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use crate::domain::Payment;
 use crate::domain::{Charge, Decision, IdempotencyKey, PaymentStatus};
 use crate::error::PaymentsError;
-
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+use platform::millis::{from_millis, now_millis, parse_uuid, to_millis};
 
 /// The payments schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
-    sqlite: &SQLITE_MIGRATIONS,
-    postgres: &POSTGRES_MIGRATIONS,
-};
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
 
 /// The columns [`payment_from_row`] reads, spelled once.
 macro_rules! select_payment {
@@ -33,26 +27,6 @@ macro_rules! select_payment {
             $condition
         )
     };
-}
-
-/// A stored payment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Payment {
-    pub id: Uuid,
-    pub order_id: Uuid,
-    pub amount_cents: i64,
-    /// The bank's first answer, which replays of the idempotency key repeat.
-    pub decision: Decision,
-    /// Where the payment stands now (`refunded` after a refund).
-    pub status: PaymentStatus,
-    pub created_at: OffsetDateTime,
-}
-
-impl Payment {
-    /// Whether `charge` asks for what this payment was created for.
-    pub fn is_for(&self, charge: &Charge) -> bool {
-        self.order_id == charge.order_id && self.amount_cents == charge.amount.cents()
-    }
 }
 
 /// What recording a charge did.
@@ -177,24 +151,4 @@ fn payment_from_row(row: &AnyRow) -> anyhow::Result<Payment> {
             .ok_or_else(|| anyhow::anyhow!("stored status {status:?} is unknown"))?,
         created_at: from_millis(row.try_get("created_at")?)?,
     })
-}
-
-/// The current time as stored: unix milliseconds.
-fn now_millis() -> i64 {
-    to_millis(OffsetDateTime::now_utc())
-}
-
-fn to_millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-fn from_millis(millis: i64) -> anyhow::Result<OffsetDateTime> {
-    Ok(OffsetDateTime::from_unix_timestamp_nanos(
-        i128::from(millis) * 1_000_000,
-    )?)
-}
-
-fn parse_uuid(text: &str) -> anyhow::Result<Uuid> {
-    Uuid::parse_str(text)
-        .map_err(|error| anyhow::anyhow!("stored id {text:?} is not a UUID: {error}"))
 }

@@ -114,6 +114,15 @@ impl Readiness {
         })
     }
 
+    /// The degradable `bus` check: can events be published? A service whose outbox absorbs a
+    /// broker outage stays ready without it.
+    pub fn bus(self, bus: Arc<dyn crate::events::Bus>) -> Self {
+        self.degradable("bus", move || {
+            let bus = bus.clone();
+            async move { bus.check().await }
+        })
+    }
+
     /// Reports `pool`'s usage on `/metrics` without adding a check: for a service whose
     /// readiness check of that database is its own (hits' counter).
     pub fn pool_metrics(mut self, pool: sqlx::AnyPool) -> Self {

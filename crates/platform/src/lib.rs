@@ -2,17 +2,21 @@
 //!
 //! Only what at least two services need lives here: the problem-details error format, the JSON
 //! extractor, the common HTTP layers (health, metrics, request ids, panic guard), server
-//! lifecycle, logging, storage bootstrap, and access-token verification with the [`AuthUser`]
-//! extractor. Anything about one service's domain stays in that service's crate.
+//! lifecycle, logging, storage bootstrap, access-token verification with the [`AuthUser`]
+//! extractor, the vocabulary several services parse alike ([`domain`]) and stored times
+//! ([`millis`]). Anything about one service's domain stays in that service's crate.
 
 pub mod auth;
 pub mod client;
 pub mod db;
+pub mod domain;
+pub mod error;
 pub mod events;
 pub mod files;
 pub mod http;
 pub mod json;
 pub mod metrics;
+pub mod millis;
 pub mod money;
 pub mod openapi;
 pub mod ops;

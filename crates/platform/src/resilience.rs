@@ -44,13 +44,54 @@ pub struct BreakerConfig {
 
 impl Default for BreakerConfig {
     fn default() -> Self {
+        Self::from_settings(
+            Self::DEFAULT_FAILURES,
+            Self::DEFAULT_RATIO,
+            Self::DEFAULT_MIN_CALLS,
+            Self::DEFAULT_WINDOW_SECS,
+            Self::DEFAULT_OPEN_SECS,
+        )
+    }
+}
+
+/// The defaults and units of the breaker settings every service with breakers exposes (the
+/// gateway per instance, orders per upstream): one set of numbers, so `--gateway-breaker-…` and
+/// `--orders-breaker-…` mean the same thing and start from the same values.
+impl BreakerConfig {
+    pub const DEFAULT_FAILURES: u32 = 5;
+    pub const DEFAULT_RATIO: f64 = 0.5;
+    pub const DEFAULT_MIN_CALLS: u32 = 20;
+    pub const DEFAULT_WINDOW_SECS: u64 = 10;
+    pub const DEFAULT_OPEN_SECS: u64 = 30;
+
+    /// A breaker from settings in their configured units (the window and the open time in
+    /// whole seconds).
+    pub fn from_settings(
+        consecutive_failures: u32,
+        failure_ratio: f64,
+        min_calls: u32,
+        window_secs: u64,
+        open_secs: u64,
+    ) -> Self {
         Self {
-            consecutive_failures: 5,
-            failure_ratio: 0.5,
-            min_calls: 20,
-            window: Duration::from_secs(10),
-            open_for: Duration::from_secs(30),
+            consecutive_failures,
+            failure_ratio,
+            min_calls,
+            window: Duration::from_secs(window_secs),
+            open_for: Duration::from_secs(open_secs),
         }
+    }
+}
+
+/// The value parser of a `…-breaker-ratio` setting: a number greater than 0 and at most 1.
+pub fn parse_ratio(text: &str) -> Result<f64, String> {
+    let ratio: f64 = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if ratio > 0.0 && ratio <= 1.0 {
+        Ok(ratio)
+    } else {
+        Err("must be greater than 0 and at most 1".to_owned())
     }
 }
 

@@ -8,16 +8,14 @@
 //! the service, not a bug: it answers 503 `database_unavailable` with `Retry-After` (see
 //! `platform::db::is_unavailable`).
 
-use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use platform::Problem;
+use platform::error::CommonError;
 
-use crate::domain::{OrderId, ProductId, ValidationError};
+use crate::domain::{OrderId, ProductId};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ProductsError {
-    #[error(transparent)]
-    Validation(#[from] ValidationError),
     /// No product has this id.
     #[error("no such product")]
     ProductNotFound,
@@ -42,25 +40,15 @@ pub enum ProductsError {
     /// Confirming a reservation whose stock was already given back.
     #[error("the reservation of order {} was released", .0.key())]
     ReservationReleased(OrderId),
-    /// An answer already decided elsewhere (an extractor's rejection).
-    #[error("{0}")]
-    Problem(Box<Problem>),
-    #[error("database error")]
-    Database(#[from] sqlx::Error),
+    /// A refused input, an extractor's rejection, a database or unexpected error: the same
+    /// answers in every service.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-impl From<Problem> for ProductsError {
-    fn from(problem: Problem) -> Self {
-        ProductsError::Problem(Box::new(problem))
-    }
+    Common(#[from] CommonError),
 }
 
 impl ProductsError {
     pub fn problem(self) -> Problem {
         match self {
-            ProductsError::Validation(error) => Problem::invalid_field(error.field, error.message),
             ProductsError::ProductNotFound => Problem::not_found().detail("No product has this id"),
             ProductsError::ReservationNotFound => {
                 Problem::not_found().detail("No reservation exists for this order")
@@ -102,15 +90,9 @@ impl ProductsError {
                 "This reservation was released; its stock is no longer held",
             )
             .with("order_id", order_id.uuid()),
-            ProductsError::Problem(problem) => *problem,
-            ProductsError::Database(error) => platform::db::database_problem(&error),
-            ProductsError::Internal(error) => platform::db::internal_problem(&error),
+            ProductsError::Common(common) => common.into(),
         }
     }
 }
 
-impl IntoResponse for ProductsError {
-    fn into_response(self) -> Response {
-        self.problem().into_response()
-    }
-}
+platform::service_error!(ProductsError);

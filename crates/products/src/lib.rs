@@ -40,7 +40,12 @@ pub async fn app(
     env: &platform::ServiceEnv,
     wiring: &platform::Wiring,
 ) -> anyhow::Result<Router> {
-    let database = open_database(config, env)?;
+    let database = platform::db::Database::open_for_service(
+        "products",
+        config.database_url.as_deref(),
+        &env.data_dir,
+        config.db_pool_size,
+    )?;
     let storage = Storage::new(database.pool().clone());
     let seed = config.seed_catalogue.then(|| storage.clone());
     database
@@ -74,16 +79,4 @@ pub async fn app(
         database.guard(router(state)),
         readiness,
     ))
-}
-
-fn open_database(
-    config: &Config,
-    env: &platform::ServiceEnv,
-) -> anyhow::Result<platform::db::Database> {
-    platform::db::Database::open_for_service(
-        "products",
-        config.database_url.as_deref(),
-        &env.data_dir,
-        config.db_pool_size,
-    )
 }

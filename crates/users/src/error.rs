@@ -8,16 +8,12 @@
 //! the service, not a bug: it answers 503 `database_unavailable` with `Retry-After` (see
 //! `platform::db::is_unavailable`).
 
-use axum::response::{IntoResponse, Response};
 use http::StatusCode;
 use platform::Problem;
-
-use crate::domain::ValidationError;
+use platform::error::CommonError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum UsersError {
-    #[error(transparent)]
-    Validation(#[from] ValidationError),
     /// No profile the caller may see has this id (also the answer for other users' profiles,
     /// so ids cannot be probed).
     #[error("no such profile")]
@@ -34,25 +30,15 @@ pub enum UsersError {
     /// A customer tried to change their username (auth owns it; only an admin may fix a copy).
     #[error("only an admin can change a username")]
     UsernameNotEditable,
-    /// An answer already decided elsewhere (an extractor's rejection, `require_admin`).
-    #[error("{0}")]
-    Problem(Box<Problem>),
-    #[error("database error")]
-    Database(#[from] sqlx::Error),
+    /// A refused input, an extractor's rejection, a database or unexpected error: the same
+    /// answers in every service.
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
-
-impl From<Problem> for UsersError {
-    fn from(problem: Problem) -> Self {
-        UsersError::Problem(Box::new(problem))
-    }
+    Common(#[from] CommonError),
 }
 
 impl UsersError {
     pub fn problem(self) -> Problem {
         match self {
-            UsersError::Validation(error) => Problem::invalid_field(error.field, error.message),
             UsersError::NotFound => Problem::not_found(),
             UsersError::Deleted => {
                 Problem::new(StatusCode::NOT_FOUND, "profile_deleted", "Not found")
@@ -70,15 +56,9 @@ impl UsersError {
                     .detail("Only an admin can change a username")
                     .field("username", "only an admin can change the username")
             }
-            UsersError::Problem(problem) => *problem,
-            UsersError::Database(error) => platform::db::database_problem(&error),
-            UsersError::Internal(error) => platform::db::internal_problem(&error),
+            UsersError::Common(common) => common.into(),
         }
     }
 }
 
-impl IntoResponse for UsersError {
-    fn into_response(self) -> Response {
-        self.problem().into_response()
-    }
-}
+platform::service_error!(UsersError);

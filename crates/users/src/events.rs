@@ -12,10 +12,9 @@
 //! account. Users' own consumer sees it go by and ignores it.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures::future::BoxFuture;
-use platform::events::{Event, Handled, Handler, consumer};
+use platform::events::{Bus, Event, Handled, Handler, USER_EVENTS, consumer};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
@@ -54,10 +53,6 @@ impl UserDeleted {
     }
 }
 
-/// How long processed event ids are remembered; redeliveries come within minutes, not days.
-const PROCESSED_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
-const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
-
 /// The `data` of `user.registered` (docs/service-contracts.md). Unknown members are ignored: a
 /// consumer must keep working when the producer adds a field.
 #[derive(Debug, Deserialize)]
@@ -80,7 +75,7 @@ fn lenient<T>(user_id: Uuid, parsed: Option<Result<T, ValidationError>>) -> Opti
     match parsed {
         Some(Ok(value)) => Some(value),
         Some(Err(error)) => {
-            tracing::warn!(%user_id, field = error.field, reason = %error.message, "dropped an invalid detail of a registration");
+            tracing::warn!(%user_id, field = %error.field, reason = %error.message, "dropped an invalid detail of a registration");
             None
         }
         None => None,
@@ -89,6 +84,19 @@ fn lenient<T>(user_id: Uuid, parsed: Option<Result<T, ValidationError>>) -> Opti
 
 fn given(value: Option<String>) -> Option<String> {
     value.filter(|text| !text.trim().is_empty())
+}
+
+/// Consumes `user-events` as group `users` until `shutdown`, and prunes old processed ids.
+pub fn spawn(storage: &Storage, bus: &Arc<dyn Bus>, shutdown: &CancellationToken) {
+    let handler = Arc::new(Registrations::new(storage.clone()));
+    consumer::spawn(
+        bus,
+        USER_EVENTS,
+        GROUP,
+        handler,
+        storage.pool().clone(),
+        shutdown,
+    );
 }
 
 /// The handler of `user-events` for the users service.
@@ -103,14 +111,10 @@ impl Registrations {
     }
 
     async fn process(&self, event: &Event) -> Handled {
-        if event.kind != USER_REGISTERED {
-            return Handled::Done;
-        }
-        let data: UserRegistered = match event.data_as() {
+        // Users' own `user.deleted` comes by on this topic too: `decode` skips it.
+        let data: UserRegistered = match consumer::decode(event, USER_REGISTERED) {
             Ok(data) => data,
-            Err(error) => {
-                return Handled::Reject(format!("malformed user.registered data: {error}"));
-            }
+            Err(skip) => return skip,
         };
         let id = data.user_id;
         let username = match Username::parse(data.username) {
@@ -148,14 +152,14 @@ impl Registrations {
         username: &Username,
         details: &ProfileDetails,
     ) -> sqlx::Result<bool> {
-        let mut tx = platform::db::begin_write(self.storage.pool()).await?;
-        if !consumer::mark_processed(&mut tx, GROUP, &event.id).await? {
-            tx.rollback().await?;
-            return Ok(false);
-        }
-        Storage::record_registration(&mut tx, id, username, details).await?;
-        tx.commit().await?;
-        Ok(true)
+        let (username, details) = (username.clone(), details.clone());
+        let stored = consumer::apply_once(self.storage.pool(), GROUP, event, move |conn| {
+            Box::pin(
+                async move { Storage::record_registration(conn, id, &username, &details).await },
+            )
+        })
+        .await?;
+        Ok(stored.is_some())
     }
 }
 
@@ -163,33 +167,4 @@ impl Handler for Registrations {
     fn handle<'a>(&'a self, event: &'a Event) -> BoxFuture<'a, Handled> {
         Box::pin(self.process(event))
     }
-}
-
-/// Consumes `user-events` as group `users` until `shutdown`, and prunes old processed ids.
-pub fn spawn(
-    storage: &Storage,
-    bus: &Arc<dyn platform::events::Bus>,
-    shutdown: &CancellationToken,
-) {
-    let handler = Arc::new(Registrations::new(storage.clone()));
-    bus.consume(
-        platform::events::USER_EVENTS,
-        GROUP,
-        handler,
-        shutdown.clone(),
-    );
-    let pool = storage.pool().clone();
-    let shutdown = shutdown.clone();
-    tokio::spawn(async move {
-        let mut every = tokio::time::interval(PRUNE_EVERY);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = every.tick() => {}
-            }
-            if let Err(error) = consumer::forget_older_than(&pool, PROCESSED_RETENTION).await {
-                tracing::warn!(%error, "pruning processed event ids failed");
-            }
-        }
-    });
 }

@@ -59,14 +59,10 @@ pub async fn app(config: &Config, env: &ServiceEnv, wiring: &Wiring) -> anyhow::
         wiring.shutdown.clone(),
     );
     events::spawn(&storage, &wiring.bus, &wiring.shutdown);
-    let bus = wiring.bus.clone();
     let readiness = Readiness::new()
         .opened_database(database.clone())
         .jwks(wiring.verifier.clone())
-        .degradable("bus", move || {
-            let bus = bus.clone();
-            async move { bus.check().await }
-        });
+        .bus(wiring.bus.clone());
     let state = AppState {
         storage,
         verifier: wiring.verifier.clone(),

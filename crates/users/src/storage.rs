@@ -14,42 +14,23 @@
 use platform::events::{USER_EVENTS, outbox};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool, Row};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
+pub use crate::domain::Profile;
 use crate::domain::{Page, ProfileChanges, ProfileDetails, Username};
 use crate::error::UsersError;
 use crate::events::UserDeleted;
-
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+use platform::millis::from_millis;
+pub use platform::millis::now_millis;
 
 /// The users schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
-    sqlite: &SQLITE_MIGRATIONS,
-    postgres: &POSTGRES_MIGRATIONS,
-};
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
 
 /// The columns every profile query reads, as a literal (sqlx takes only `'static` SQL).
 macro_rules! columns {
     () => {
         "id, username, email, first_name, last_name, address, phone, created_at, updated_at, deleted_at"
     };
-}
-
-/// A live profile, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Profile {
-    /// The auth account's id.
-    pub id: Uuid,
-    pub username: String,
-    pub email: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub address: Option<String>,
-    pub phone: Option<String>,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
 }
 
 /// What an id refers to.
@@ -76,17 +57,6 @@ impl Lookup {
 #[derive(Debug, Clone)]
 pub struct Storage {
     pool: AnyPool,
-}
-
-/// The current time as stored: unix milliseconds.
-pub fn now_millis() -> i64 {
-    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-fn from_millis(millis: i64) -> anyhow::Result<OffsetDateTime> {
-    Ok(OffsetDateTime::from_unix_timestamp_nanos(
-        i128::from(millis) * 1_000_000,
-    )?)
 }
 
 fn text(value: Option<&impl AsRef<str>>) -> Option<String> {

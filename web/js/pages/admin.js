@@ -1,8 +1,12 @@
 // Admin: the bank's chaos settings (watch the circuit breakers open and close), the platform's
-// health, the catalogue (create, edit price and stock) and every order.
+// health, the catalogue (create; edit category, price and stock), every order and the
+// customers. People are shown by username (see ../people.js), never by a fragment of their id
+// unless their profile is gone.
 
 import { ApiError, get, patch, post, put, query, send } from '../api.js';
 import { busy, clearErrors, dateTime, field, h, heading, money, replace, shortId, showErrors, statusChip, toast, values } from '../dom.js';
+import { SHIPPED_IMAGES, productImage } from '../catalogue.js';
+import { profilesPage, usernames } from '../people.js';
 
 /** "12.5" or "12,50" → 1250; null when it is no price. */
 function toCents(text) {
@@ -13,7 +17,7 @@ function toCents(text) {
 
 export default async function render(view, { signal }) {
   view.append(heading('Admin'));
-  const sections = [chaosSection, healthSection, productsSection, ordersSection].map((make) => make(signal));
+  const sections = [chaosSection, healthSection, productsSection, ordersSection, customersSection].map((make) => make(signal));
   view.append(h('div', { class: 'admin-grid' }, sections.map(({ element }) => element)));
   await Promise.all(sections.map(({ load }) => load()));
 }
@@ -134,6 +138,10 @@ function productsSection(signal) {
       field({ label: 'Name', name: 'name', required: true, autocomplete: 'off' }),
       field({ label: 'Price (€)', name: 'price', required: true, inputmode: 'decimal', autocomplete: 'off', hint: 'For example 12.50' }),
       field({ label: 'Stock', name: 'stock', type: 'number', min: 0, value: 0, inputmode: 'numeric' })),
+    h('div', { class: 'grid-2' },
+      field({ label: 'Category', name: 'category', autocomplete: 'off', maxlength: 40,
+        hint: 'Lowercase words joined by hyphens, such as home-office; empty for none' }),
+      field({ label: 'Picture', name: 'image', kind: 'select', options: [['', 'Generic picture'], ...SHIPPED_IMAGES] })),
     field({ label: 'Description', name: 'description', kind: 'textarea' }),
     h('div', { class: 'actions' }, submit));
 
@@ -143,7 +151,8 @@ function productsSection(signal) {
       clearErrors(form);
       const input = values(form);
       const cents = toCents(input.price);
-      const body = { name: input.name, description: input.description, stock: Number.parseInt(input.stock || '0', 10) };
+      const body = { name: input.name, description: input.description, category: input.category, image: input.image,
+        stock: Number.parseInt(input.stock || '0', 10) };
       if (cents === null) {
         showErrors(form, new ApiError(422, { detail: 'Check the price.', errors: [{ field: 'price', message: 'must be a price such as 12.50' }] }));
         return;
@@ -166,13 +175,15 @@ function productsSection(signal) {
     if (signal.aborted) return;
     replace(list, h('table', {},
       h('caption', { class: 'visually-hidden', text: 'Products' }),
-      h('thead', {}, h('tr', {}, ['Product', 'Price (€)', 'Stock', ''].map((text) => h('th', { scope: 'col', text })))),
+      h('thead', {}, h('tr', {}, ['', 'Product', 'Category', 'Price (€)', 'Stock', ''].map((text) => h('th', { scope: 'col', text })))),
       h('tbody', {}, data.items.map(productRow))));
   }
 
   function productRow(product) {
     const priceId = `price-${product.id}`;
     const stockId = `stock-${product.id}`;
+    const categoryId = `category-${product.id}`;
+    const category = h('input', { id: categoryId, class: 'category-input', value: product.category || '', maxlength: 40, autocomplete: 'off' });
     const price = h('input', { id: priceId, inputmode: 'decimal', value: (product.price_cents / 100).toFixed(2), size: 8 });
     const stock = h('input', { id: stockId, type: 'number', min: 0, value: product.stock, inputmode: 'numeric' });
     const save = h('button', { type: 'button', class: 'secondary', text: 'Save', 'aria-label': `Save ${product.name}` });
@@ -186,7 +197,8 @@ function productsSection(signal) {
         return;
       }
       try {
-        const { data } = await patch(`/products/${product.id}`, { price_cents: cents, stock: count });
+        const { data } = await patch(`/products/${product.id}`, { price_cents: cents, stock: count, category: category.value.trim() });
+        category.value = data.category || '';
         note.textContent = `Saved: ${money(data.price_cents)}, ${data.stock} in stock.`;
       } catch (error) {
         if (!(error instanceof ApiError)) throw error;
@@ -194,7 +206,9 @@ function productsSection(signal) {
       }
     }));
     return h('tr', {},
+      h('td', {}, productImage(product, { className: 'cart-thumb' })),
       h('th', { scope: 'row', text: product.name }),
+      h('td', {}, h('label', { for: categoryId, class: 'visually-hidden', text: `Category of ${product.name}` }), category),
       h('td', {}, h('label', { for: priceId, class: 'visually-hidden', text: `Price of ${product.name}` }), price),
       h('td', {}, h('label', { for: stockId, class: 'visually-hidden', text: `Stock of ${product.name}` }), stock),
       h('td', {}, save, note));
@@ -214,13 +228,19 @@ function ordersSection(signal) {
       replace(list, h('p', { class: 'empty', text: 'No orders yet.' }));
       return;
     }
+    // Without the users service the table still shows, with short ids.
+    const names = await usernames(data.items.map((order) => order.user_id), { signal }).catch((error) => {
+      if (signal.aborted) throw error;
+      return new Map();
+    });
+    if (signal.aborted) return;
     replace(list, h('table', {},
       h('caption', { class: 'visually-hidden', text: 'Every order, newest first' }),
       h('thead', {}, h('tr', {}, ['Order', 'Customer', 'Placed', 'Total', 'Status', 'Set status'].map((text) => h('th', { scope: 'col', text })))),
-      h('tbody', {}, data.items.map(orderRow))));
+      h('tbody', {}, data.items.map((order) => orderRow(order, names)))));
   }
 
-  function orderRow(order) {
+  function orderRow(order, names) {
     const selectId = `status-${order.id}`;
     const select = h('select', { id: selectId },
       [['shipped', 'shipped'], ['delivered', 'delivered'], ['cancelled', 'cancelled']].map(([value, text]) => h('option', { value, text })));
@@ -237,7 +257,7 @@ function ordersSection(signal) {
     }));
     return h('tr', {},
       h('th', { scope: 'row' }, h('a', { href: `#/orders/${order.id}`, text: shortId(order.id) })),
-      h('td', { text: shortId(order.user_id) }),
+      customerCell(order.user_id, names),
       h('td', { text: dateTime(order.created_at) }),
       h('td', { class: 'num', text: money(order.total_cents) }),
       h('td', {}, statusChip(order.status)),
@@ -245,5 +265,37 @@ function ordersSection(signal) {
   }
 
   const element = wideSection('admin-orders', 'All orders', list);
+  return { element, load };
+}
+
+/** A customer by username; by short id when the profile is gone or usernames could not load. */
+function customerCell(userId, names) {
+  const name = names.get(userId);
+  if (name) return h('td', { class: 'customer', text: name });
+  const title = names.has(userId) ? 'No profile: the account was deleted' : 'The username could not be loaded';
+  return h('td', { class: 'customer customer-gone', title, text: shortId(userId) });
+}
+
+function customersSection(signal) {
+  const list = h('div', { class: 'table-wrap' });
+  const count = h('p', { class: 'hint' });
+
+  async function load() {
+    const page = await profilesPage(0, { signal });
+    if (signal.aborted) return;
+    count.textContent = page.total > page.items.length
+      ? `The first ${page.items.length} of ${page.total} accounts, oldest first.`
+      : `${page.total} account${page.total === 1 ? '' : 's'}, oldest first.`;
+    replace(list, h('table', {},
+      h('caption', { class: 'visually-hidden', text: 'Customers' }),
+      h('thead', {}, h('tr', {}, ['Username', 'Name', 'Email', 'Joined'].map((text) => h('th', { scope: 'col', text })))),
+      h('tbody', {}, page.items.map((profile) => h('tr', {},
+        h('th', { scope: 'row', text: profile.username }),
+        h('td', { text: [profile.first_name, profile.last_name].filter(Boolean).join(' ') || '—' }),
+        h('td', { text: profile.email || '—' }),
+        h('td', { text: dateTime(profile.created_at) }))))));
+  }
+
+  const element = wideSection('admin-customers', 'Customers', count, list);
   return { element, load };
 }

@@ -1,7 +1,7 @@
 // The notifications inbox, updated live as the stream delivers (see ../live.js).
 
 import { busy, dateTime, h, heading, replace, shortId } from '../dom.js';
-import { live } from '../live.js';
+import { live, notificationText } from '../live.js';
 
 export default async function render(view, { signal }) {
   const status = h('p', { class: 'hint live-status' });
@@ -24,10 +24,11 @@ export default async function render(view, { signal }) {
       return;
     }
     replace(list, live.items.map((item) => {
-      const read = h('button', { type: 'button', class: 'link', text: 'Mark as read', 'aria-label': `Mark as read: ${item.message}` });
+      const text = notificationText(item);
+      const read = h('button', { type: 'button', class: 'link', text: 'Mark as read', 'aria-label': `Mark as read: ${text}` });
       read.addEventListener('click', () => busy(read, () => live.markRead(item.id)));
       return h('li', { class: item.read ? 'notification' : 'notification unread', dataset: { kind: item.kind } },
-        h('p', { class: 'message', text: item.message }),
+        h('p', { class: 'message', text }),
         h('p', { class: 'meta' },
           h('time', { datetime: item.created_at, text: dateTime(item.created_at) }),
           item.order_id ? h('a', { href: `#/orders/${item.order_id}`, text: `Order ${shortId(item.order_id)}` }) : null,

@@ -1,13 +1,21 @@
-// The catalogue (search, quantity, add to cart) and the cart beside it.
+// The catalogue (categories, search, quantity, add to cart) and the cart beside it.
+//
+// A category is part of the address (`#/?category=audio`), so a filtered shop can be
+// bookmarked and the browser's back button leaves it.
 
-import { get, query as toQuery } from '../api.js';
-import { h, heading, money, replace, toast } from '../dom.js';
+import { ApiError, get, query as toQuery } from '../api.js';
+import { h, heading, money, replace } from '../dom.js';
 import { MAX_QUANTITY, cart, pricedLines, remember } from '../cart.js';
+import {
+  addToCartForm, categoryChip, categoryHref, categoryLabel, productHref, productImage, stockNote,
+} from '../catalogue.js';
 
 const PAGE_SIZE = 12;
 
-export default async function render(view, { signal }) {
+export default async function render(view, { signal, query }) {
+  const category = query.get('category') || '';
   const state = { q: '', offset: 0 };
+  const categories = h('nav', { class: 'categories', 'aria-label': 'Categories' });
   const results = h('div', { class: 'catalogue-results', 'aria-live': 'polite' });
   const cartPanel = h('aside', { class: 'cart-panel card', 'aria-labelledby': 'cart-title' });
 
@@ -30,22 +38,43 @@ export default async function render(view, { signal }) {
 
   view.append(heading('Shop'),
     h('div', { class: 'shop-layout' },
-      h('section', { class: 'catalogue', 'aria-label': 'Catalogue' }, searchForm, results),
+      h('section', { class: 'catalogue', 'aria-label': 'Catalogue' }, categories, searchForm, results),
       cartPanel));
 
   let loading = 0;
   async function load() {
     const ticket = ++loading;
-    const { data } = await get(`/products${toQuery({ limit: PAGE_SIZE, offset: state.offset, q: state.q })}`, { signal });
+    let data;
+    try {
+      ({ data } = await get(`/products${toQuery({ limit: PAGE_SIZE, offset: state.offset, q: state.q, category })}`, { signal }));
+    } catch (error) {
+      // A category typed into the address that cannot be one.
+      if (!(error instanceof ApiError) || !error.errors.some((item) => item.field === 'category')) throw error;
+      replace(results, h('p', { class: 'empty' }, `“${category}” is not a category of this shop. `,
+        h('a', { href: categoryHref(''), text: 'See every product' })));
+      return;
+    }
     if (ticket !== loading || signal.aborted) return;
     remember(data.items);
     showProducts(data);
     renderCart();
   }
 
+  async function loadCategories() {
+    const { data } = await get('/products/categories', { signal });
+    if (signal.aborted) return;
+    if (!data.items.length) return;
+    const link = (slug, text) => h('li', {}, h('a', { href: categoryHref(slug), 'aria-current': slug === category ? 'page' : null, text }));
+    replace(categories, h('ul', {},
+      link('', 'All products'),
+      data.items.map((item) => link(item.name, `${categoryLabel(item.name)} (${item.products})`))));
+  }
+
   function showProducts(page) {
     if (!page.items.length) {
-      replace(results, h('p', { class: 'empty', text: state.q ? `No product matches “${state.q}”.` : 'The catalogue is empty.' }));
+      const where = category ? ` in ${categoryLabel(category)}` : '';
+      const text = state.q ? `No product matches “${state.q}”${where}.` : category ? `No product in ${categoryLabel(category)}.` : 'The catalogue is empty.';
+      replace(results, h('p', { class: 'empty', text }));
       return;
     }
     const from = page.offset + 1;
@@ -63,36 +92,15 @@ export default async function render(view, { signal }) {
 
   function productCard(product) {
     const titleId = `product-${product.id}-name`;
-    const quantityId = `product-${product.id}-quantity`;
-    const inStock = product.stock > 0;
-    const quantity = h('input', { id: quantityId, type: 'number', inputmode: 'numeric', min: 1,
-      max: Math.max(1, Math.min(product.stock, MAX_QUANTITY)), value: 1, disabled: !inStock });
-    const add = h('button', { type: 'submit', text: 'Add to cart', disabled: !inStock });
-    const form = h('form', { class: 'add-to-cart' },
-      h('div', { class: 'quantity' }, h('label', { for: quantityId, text: 'Quantity' }), quantity), add);
-    form.addEventListener('submit', (event) => {
-      event.preventDefault();
-      const wanted = Number.parseInt(quantity.value, 10);
-      if (!Number.isInteger(wanted) || wanted < 1) {
-        quantity.setCustomValidity('Enter a quantity of at least 1.');
-        quantity.reportValidity();
-        return;
-      }
-      quantity.setCustomValidity('');
-      const already = cart.lines.find((line) => line.product_id === product.id)?.quantity || 0;
-      const total = Math.min(already + wanted, product.stock, MAX_QUANTITY);
-      cart.set(product.id, total);
-      toast(total < already + wanted
-        ? `Only ${product.stock} of “${product.name}” in stock: your cart holds ${total}.`
-        : `Added ${wanted} × “${product.name}” to your cart.`);
-      quantity.value = 1;
-    });
+    const href = productHref(product);
     return h('article', { class: 'product card', 'aria-labelledby': titleId },
-      h('h2', { id: titleId, text: product.name }),
+      h('a', { href, class: 'product-picture', tabindex: '-1', 'aria-hidden': 'true' }, productImage(product)),
+      h('h2', { id: titleId }, h('a', { href, text: product.name })),
+      categoryChip(product),
       product.description ? h('p', { class: 'description', text: product.description }) : null,
       h('p', { class: 'price', text: money(product.price_cents) }),
-      h('p', { class: inStock ? 'stock' : 'stock stock-out', text: inStock ? `${product.stock} in stock` : 'Out of stock' }),
-      form);
+      stockNote(product),
+      addToCartForm(product));
   }
 
   async function renderCart() {
@@ -122,7 +130,8 @@ export default async function render(view, { signal }) {
       if (Number.isInteger(value) && value >= 0) cart.set(line.product_id, value);
     });
     return h('li', { class: 'cart-line' },
-      h('span', { class: 'cart-name', text: name }),
+      h('span', { class: 'cart-name' }, productImage(line.product, { className: 'cart-thumb' }),
+        line.product ? h('a', { href: productHref(line.product), text: name }) : name),
       line.missing
         ? h('span', { class: 'stock-out', text: 'No longer sold' })
         : h('span', { class: 'cart-unit', text: `${money(line.product.price_cents)} each` }),
@@ -135,5 +144,5 @@ export default async function render(view, { signal }) {
   const onCart = () => renderCart().catch(() => {});
   cart.addEventListener('change', onCart);
   signal.addEventListener('abort', () => cart.removeEventListener('change', onCart));
-  await load();
+  await Promise.all([load(), loadCategories()]);
 }

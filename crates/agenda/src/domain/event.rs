@@ -234,6 +234,23 @@ impl EventChanges {
     }
 }
 
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgendaEvent {
+    pub id: EventId,
+    pub title: String,
+    pub description: String,
+    pub location: String,
+    pub starts_at: Timestamp,
+    pub ends_at: Timestamp,
+    pub visibility: Visibility,
+    pub organizer_id: Uuid,
+    /// The organizer's username when the event was created (for announcements).
+    pub organizer_username: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

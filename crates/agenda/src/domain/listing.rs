@@ -11,101 +11,16 @@
 use super::event::MAX_TITLE_CHARS;
 use super::{Timestamp, ValidationError};
 
-pub const DEFAULT_LIMIT: i64 = 20;
-pub const MAX_LIMIT: i64 = 100;
-/// Deep offsets are refused rather than scanned.
-pub const MAX_OFFSET: i64 = 1_000_000;
+use platform::domain::Paging;
+pub use platform::domain::{Page, SearchTerm};
 
-/// A window over a listing: `limit` items (1–100) after skipping `offset` (0–1 000 000).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    limit: i64,
-    offset: i64,
-}
-
-impl Default for Page {
-    fn default() -> Self {
-        Self {
-            limit: DEFAULT_LIMIT,
-            offset: 0,
-        }
-    }
-}
-
-fn integer_in(text: &str, min: i64, max: i64) -> Option<i64> {
-    text.trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|value| (min..=max).contains(value))
-}
-
-impl Page {
-    /// From the raw `limit` and `offset` query parameters (absent means the default).
-    pub fn parse(limit: Option<&str>, offset: Option<&str>) -> Result<Self, ValidationError> {
-        let limit = match limit {
-            None => DEFAULT_LIMIT,
-            Some(text) => integer_in(text, 1, MAX_LIMIT).ok_or_else(|| {
-                ValidationError::new(
-                    "limit",
-                    format!("must be an integer between 1 and {MAX_LIMIT}"),
-                )
-            })?,
-        };
-        let offset = match offset {
-            None => 0,
-            Some(text) => integer_in(text, 0, MAX_OFFSET).ok_or_else(|| {
-                ValidationError::new(
-                    "offset",
-                    format!("must be an integer between 0 and {MAX_OFFSET}"),
-                )
-            })?,
-        };
-        Ok(Self { limit, offset })
-    }
-
-    pub fn limit(self) -> i64 {
-        self.limit
-    }
-
-    pub fn offset(self) -> i64 {
-        self.offset
-    }
-}
-
-/// A case-insensitive substring to find in titles and descriptions.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SearchTerm(String);
-
-impl SearchTerm {
-    /// From `?q=`; blank means no search.
-    pub fn parse(text: Option<&str>) -> Result<Option<Self>, ValidationError> {
-        let Some(text) = text.map(str::trim).filter(|text| !text.is_empty()) else {
-            return Ok(None);
-        };
-        if text.chars().count() > MAX_TITLE_CHARS {
-            return Err(ValidationError::new(
-                "q",
-                format!("must be at most {MAX_TITLE_CHARS} characters long"),
-            ));
-        }
-        Ok(Some(Self(text.to_lowercase())))
-    }
-
-    /// A `LIKE` pattern matching text that contains the term, with `\` as the escape
-    /// character, so `%` and `_` in a search are taken literally.
-    pub fn like_pattern(&self) -> String {
-        let mut pattern = String::with_capacity(self.0.len() + 2);
-        pattern.push('%');
-        for c in self.0.chars() {
-            if matches!(c, '%' | '_' | '\\') {
-                pattern.push('\\');
-            }
-            pattern.push(c);
-        }
-        pattern.push('%');
-        pattern
-    }
-}
+/// The agenda's paging: deep offsets are refused rather than scanned; ranges read "between 1
+/// and 100", as its clients know them.
+pub const PAGING: Paging = Paging {
+    max_offset: Some(1_000_000),
+    between: true,
+    noun: "an integer",
+};
 
 /// A listing request (see the module documentation for the time window).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -140,10 +55,10 @@ impl EventQuery {
             return Err(ValidationError::new("to", "must be after from"));
         }
         Ok(Self {
-            page: Page::parse(limit, offset)?,
+            page: Page::parse_with(limit, offset, &PAGING)?,
             from,
             to,
-            search: SearchTerm::parse(q)?,
+            search: SearchTerm::parse(q, MAX_TITLE_CHARS)?,
         })
     }
 
@@ -166,7 +81,7 @@ mod tests {
 
     #[test]
     fn pages_default_to_twenty_from_the_start() {
-        let page = Page::parse(None, None).unwrap();
+        let page = Page::parse_with(None, None, &PAGING).unwrap();
         assert_eq!((page.limit(), page.offset()), (20, 0));
         assert_eq!(page, Page::default());
     }
@@ -174,22 +89,36 @@ mod tests {
     #[test]
     fn limits_and_offsets_out_of_range_are_refused() {
         for bad in ["0", "101", "-1", "abc", "1.5", ""] {
-            assert_eq!(Page::parse(Some(bad), None).unwrap_err().field, "limit");
+            assert_eq!(
+                Page::parse_with(Some(bad), None, &PAGING)
+                    .unwrap_err()
+                    .field,
+                "limit"
+            );
         }
         for bad in ["-1", "x", "1000001"] {
-            assert_eq!(Page::parse(None, Some(bad)).unwrap_err().field, "offset");
+            assert_eq!(
+                Page::parse_with(None, Some(bad), &PAGING)
+                    .unwrap_err()
+                    .field,
+                "offset"
+            );
         }
-        let page = Page::parse(Some("100"), Some("40")).unwrap();
+        let page = Page::parse_with(Some("100"), Some("40"), &PAGING).unwrap();
         assert_eq!((page.limit(), page.offset()), (100, 40));
     }
 
     #[test]
     fn searches_are_lowercased_escaped_and_bounded() {
-        assert_eq!(SearchTerm::parse(Some("   ")), Ok(None));
-        let term = SearchTerm::parse(Some(" 50%_Off\\ ")).unwrap().unwrap();
+        assert_eq!(SearchTerm::parse(Some("   "), MAX_TITLE_CHARS), Ok(None));
+        let term = SearchTerm::parse(Some(" 50%_Off\\ "), MAX_TITLE_CHARS)
+            .unwrap()
+            .unwrap();
         assert_eq!(term.like_pattern(), "%50\\%\\_off\\\\%");
         assert_eq!(
-            SearchTerm::parse(Some(&"a".repeat(201))).unwrap_err().field,
+            SearchTerm::parse(Some(&"a".repeat(201)), MAX_TITLE_CHARS)
+                .unwrap_err()
+                .field,
             "q"
         );
     }

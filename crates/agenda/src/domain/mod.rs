@@ -12,26 +12,10 @@ mod timestamp;
 
 pub use access::Viewer;
 pub use event::{
-    Description, EventChanges, EventId, Location, NewEvent, Schedule, Title, Visibility,
+    AgendaEvent, Description, EventChanges, EventId, Location, NewEvent, Schedule, Title,
+    Visibility,
 };
 pub use listing::{EventQuery, Page, SearchTerm};
 pub use timestamp::Timestamp;
 
-/// An input value that was refused, with the field it came from.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct ValidationError {
-    /// The field as the client named it: `ends_at`, `limit`.
-    pub field: String,
-    /// What is wrong, for a human.
-    pub message: String,
-}
-
-impl ValidationError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use platform::domain::ValidationError;

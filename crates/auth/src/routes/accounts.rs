@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::{NewAccount, Password, Profile, Username};
+use crate::domain::{NewAccount, Password, PersonalDetails, Username};
 use crate::error::AuthError;
 use crate::registration;
 use crate::state::AppState;
@@ -49,7 +49,12 @@ impl TryFrom<RegisterRequest> for NewAccount {
         Ok(NewAccount {
             username: Username::parse(body.username)?,
             password: Password::parse(body.password)?,
-            profile: Profile::parse(body.email, body.first_name, body.last_name, body.address)?,
+            profile: PersonalDetails::parse(
+                body.email,
+                body.first_name,
+                body.last_name,
+                body.address,
+            )?,
         })
     }
 }

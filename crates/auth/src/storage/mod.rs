@@ -12,21 +12,15 @@ mod throttle;
 mod users;
 
 use sqlx::AnyPool;
-use sqlx::migrate::Migrator;
-use time::OffsetDateTime;
 
 pub use keys::StoredKey;
+use platform::millis::parse_uuid;
+pub use platform::millis::{from_millis, millis, now_millis, to_millis};
 pub use sessions::{Consumed, RefreshTokenState};
 pub use users::{Account, Credentials};
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
-
 /// Auth's schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
-    sqlite: &SQLITE_MIGRATIONS,
-    postgres: &POSTGRES_MIGRATIONS,
-};
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
 
 /// The auth database.
 #[derive(Debug, Clone)]
@@ -48,30 +42,4 @@ impl Storage {
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
-}
-
-/// The current time as stored: unix milliseconds.
-pub fn now_millis() -> i64 {
-    to_millis(OffsetDateTime::now_utc())
-}
-
-pub fn to_millis(at: OffsetDateTime) -> i64 {
-    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-/// A stored timestamp back as a date, for the API.
-pub fn from_millis(millis: i64) -> anyhow::Result<OffsetDateTime> {
-    Ok(OffsetDateTime::from_unix_timestamp_nanos(
-        i128::from(millis) * 1_000_000,
-    )?)
-}
-
-/// Milliseconds in a duration, saturating (durations here are configuration, never huge).
-pub fn millis(duration: std::time::Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
-fn parse_uuid(text: &str) -> anyhow::Result<uuid::Uuid> {
-    uuid::Uuid::parse_str(text)
-        .map_err(|error| anyhow::anyhow!("stored id {text:?} is not a UUID: {error}"))
 }

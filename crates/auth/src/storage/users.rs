@@ -9,11 +9,11 @@ use platform::auth::DisabledAccount;
 use platform::events::{USER_EVENTS, outbox};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
-use time::OffsetDateTime;
 use uuid::Uuid;
 
 use super::{Storage, from_millis, now_millis, parse_uuid, to_millis};
-use crate::domain::{Profile, Username};
+pub use crate::domain::Account;
+use crate::domain::{PersonalDetails, Username};
 use crate::error::AuthError;
 use crate::events::UserRegistered;
 use crate::passwords::StoredHash;
@@ -21,15 +21,6 @@ use crate::passwords::StoredHash;
 /// The unique constraint on lowercased usernames (its name in PostgreSQL, its column in SQLite).
 const USERNAME_CONSTRAINT: &str = "users_username_lower_key";
 const USERNAME_COLUMN: &str = "users.username_lower";
-
-/// An account as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Account {
-    pub id: Uuid,
-    pub username: String,
-    pub role: Role,
-    pub created_at: OffsetDateTime,
-}
 
 /// An account with its password hash, for login only.
 #[derive(Debug, Clone)]
@@ -58,7 +49,7 @@ impl Storage {
         username: &Username,
         password_hash: &StoredHash,
         role: Role,
-        profile: &Profile,
+        profile: &PersonalDetails,
     ) -> Result<Account, AuthError> {
         let account = Account {
             id: Uuid::now_v7(),

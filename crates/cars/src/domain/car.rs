@@ -1,6 +1,8 @@
 //! A car's details, whole (create, replace) or as a set of changes (patch).
 
 use super::{Brand, Color, Model, Year};
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 /// Everything a client says about a car: all four are required to create or replace one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +39,20 @@ impl From<CarDetails> for CarChanges {
             color: Some(details.color),
         }
     }
+}
+
+/// A car, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Car {
+    pub id: Uuid,
+    pub brand: String,
+    pub model: String,
+    pub year: i64,
+    pub color: String,
+    /// The account that created the car.
+    pub owner_id: Uuid,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
 }
 
 #[cfg(test)]

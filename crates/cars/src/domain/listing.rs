@@ -7,10 +7,15 @@
 
 use super::{Brand, Color, InvalidValue, Model, ValidationError, Year};
 
-/// Items per page unless the client asks otherwise.
-pub const DEFAULT_LIMIT: i64 = 20;
-/// The most items one page may hold.
-pub const MAX_LIMIT: i64 = 100;
+pub use platform::domain::Page;
+use platform::domain::Paging;
+
+/// Cars' paging: any offset, and "a whole number" in its messages, as its clients know them.
+const PAGING: Paging = Paging {
+    max_offset: None,
+    between: false,
+    noun: "a whole number",
+};
 
 /// Which cars to list: each given filter must match exactly (text ignoring case).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -107,50 +112,6 @@ impl Sort {
     }
 }
 
-/// A window over a listing: `limit` items (1–100) after skipping `offset`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    limit: i64,
-    offset: i64,
-}
-
-impl Default for Page {
-    fn default() -> Self {
-        Self {
-            limit: DEFAULT_LIMIT,
-            offset: 0,
-        }
-    }
-}
-
-impl Page {
-    pub fn parse_limit(text: &str) -> Result<i64, InvalidValue> {
-        text.trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|limit| (1..=MAX_LIMIT).contains(limit))
-            .ok_or_else(|| {
-                InvalidValue::new(format!("must be a whole number from 1 to {MAX_LIMIT}"))
-            })
-    }
-
-    pub fn parse_offset(text: &str) -> Result<i64, InvalidValue> {
-        text.trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|offset| *offset >= 0)
-            .ok_or_else(|| InvalidValue::new("must be a whole number of at least 0"))
-    }
-
-    pub fn limit(self) -> i64 {
-        self.limit
-    }
-
-    pub fn offset(self) -> i64 {
-        self.offset
-    }
-}
-
 /// A listing request, parsed from the query string.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CarQuery {
@@ -194,6 +155,7 @@ impl CarQuery {
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, ValidationError> {
         let mut query = CarQuery::default();
+        let (mut limit, mut offset) = (query.page.limit(), query.page.offset());
         let mut seen: Vec<(Param, &str)> = Vec::new();
         for (name, value) in pairs {
             let Some(param) = Param::parse(name) else {
@@ -208,7 +170,8 @@ impl CarQuery {
                 return Err(ValidationError::new(name, message));
             }
             seen.push((param, name));
-            let invalid = |error| ValidationError::of(name, error);
+            let invalid = |error: InvalidValue| error.at(name);
+            let refused = |message: String| ValidationError::new(name, message);
             let blank = value.trim().is_empty();
             match param {
                 Param::Brand if !blank => {
@@ -225,10 +188,11 @@ impl CarQuery {
                 }
                 Param::Brand | Param::Model | Param::Year | Param::Color => {}
                 Param::Sort => query.sort = Sort::parse(value).map_err(invalid)?,
-                Param::Limit => query.page.limit = Page::parse_limit(value).map_err(invalid)?,
-                Param::Offset => query.page.offset = Page::parse_offset(value).map_err(invalid)?,
+                Param::Limit => limit = PAGING.limit(value).map_err(refused)?,
+                Param::Offset => offset = PAGING.offset(value).map_err(refused)?,
             }
         }
+        query.page = Page::new(limit, offset);
         Ok(query)
     }
 }

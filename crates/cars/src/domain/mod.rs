@@ -12,8 +12,9 @@ mod listing;
 mod text;
 mod year;
 
-pub use car::{CarChanges, CarDetails};
-pub use listing::{CarFilter, CarQuery, DEFAULT_LIMIT, Direction, MAX_LIMIT, Page, Sort, SortKey};
+pub use car::{Car, CarChanges, CarDetails};
+pub use listing::{CarFilter, CarQuery, Direction, Page, Sort, SortKey};
+pub use platform::domain::ValidationError;
 pub use text::{Brand, Color, MAX_TEXT_CHARS, Model};
 pub use year::{FIRST_YEAR, Year};
 
@@ -30,28 +31,9 @@ impl InvalidValue {
     pub fn message(&self) -> &str {
         &self.0
     }
-}
 
-/// An input value that was refused, with the field or query parameter it came from.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct ValidationError {
-    /// The name as the client sent it (`marque` when that is what it sent).
-    pub field: String,
-    /// What is wrong, for a human.
-    pub message: String,
-}
-
-impl ValidationError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-
-    /// `error` about the value of `field`.
-    pub fn of(field: &str, error: InvalidValue) -> Self {
-        Self::new(field, error.0)
+    /// This refusal as the value of `field` (`marque` when that is what the client sent).
+    pub fn at(self, field: &str) -> ValidationError {
+        ValidationError::new(field, self.0)
     }
 }

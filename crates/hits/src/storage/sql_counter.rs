@@ -11,20 +11,13 @@ use futures::FutureExt;
 use futures::future::BoxFuture;
 use platform::db::Engine;
 use sqlx::AnyPool;
-use sqlx::migrate::Migrator;
 
 use super::Counter;
 use crate::domain::Hits;
 use crate::error::HitsError;
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
-
 /// The hits schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
-    sqlite: &SQLITE_MIGRATIONS,
-    postgres: &POSTGRES_MIGRATIONS,
-};
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
 
 /// The row the API counts in.
 const COUNTER_NAME: &str = "hits";

@@ -6,27 +6,20 @@ mod agenda_event;
 mod money;
 mod notification;
 mod order_event;
-mod page;
 
 pub use agenda_event::{AgendaEvent, AgendaEventKind, AgendaPayloadError};
 pub use money::Cents;
 pub use notification::Notification;
 pub use order_event::{OrderEvent, OrderEventKind, PayloadError};
-pub use page::Page;
+pub use platform::domain::Page;
+use platform::domain::Paging;
 
-/// A request value that is not acceptable, named by its field.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct ValidationError {
-    pub field: &'static str,
-    pub message: String,
-}
+/// The inbox's paging: deep offsets are refused rather than scanned (nobody pages a million
+/// notifications).
+pub const PAGING: Paging = Paging {
+    max_offset: Some(1_000_000),
+    between: false,
+    noun: "an integer",
+};
 
-impl ValidationError {
-    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field,
-            message: message.into(),
-        }
-    }
-}
+pub use platform::domain::ValidationError;

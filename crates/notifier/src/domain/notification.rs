@@ -19,6 +19,18 @@ pub struct Notification {
     pub kind: String,
     /// The human line, as printed on the console.
     pub message: String,
+    /// The order's total in cents, for an order notification (so a client can write its own
+    /// sentence in its own money format); absent for an agenda one, and for notifications
+    /// stored before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total_cents: Option<i64>,
+    /// Why, when the event says: the orders service's code, such as `payment_declined` or
+    /// `cancelled_by_admin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The agenda event's title, for an agenda notification.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     /// The order an `order.*` event was about (absent for an agenda notification).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<Uuid>,
@@ -39,6 +51,9 @@ impl Notification {
             user_id: event.user_id,
             kind: event.kind.as_str().to_owned(),
             message: event.describe(),
+            total_cents: Some(event.total.get()),
+            reason: event.reason.clone(),
+            title: None,
             order_id: Some(event.order_id),
             agenda_event_id: None,
             created_at: created_at_of(id),
@@ -54,6 +69,9 @@ impl Notification {
             user_id: event.organizer_id,
             kind: event.kind.as_str().to_owned(),
             message: event.describe(),
+            total_cents: None,
+            reason: None,
+            title: Some(event.title.clone()),
             order_id: None,
             agenda_event_id: Some(event.event_id),
             created_at: created_at_of(id),
@@ -86,7 +104,7 @@ mod tests {
             status: Some("paid".into()),
             total: Cents::new(2500).unwrap(),
             item_count: 2,
-            reason: None,
+            reason: Some("payment_declined".into()),
         }
     }
 
@@ -99,6 +117,9 @@ mod tests {
         assert_eq!(notification.agenda_event_id, None);
         assert_eq!(notification.kind, "order.paid");
         assert_eq!(notification.message, event.describe());
+        assert_eq!(notification.total_cents, Some(2500));
+        assert_eq!(notification.reason.as_deref(), Some("payment_declined"));
+        assert_eq!(notification.title, None);
         assert!(!notification.read);
     }
 
@@ -118,8 +139,11 @@ mod tests {
         assert_eq!(notification.order_id, None);
         assert_eq!(notification.kind, "event.cancelled");
         assert_eq!(notification.message, event.describe());
+        assert_eq!(notification.title.as_deref(), Some("Rust meetup"));
         let shown = serde_json::to_value(&notification).unwrap();
-        assert!(shown.get("order_id").is_none(), "{shown}");
+        for absent in ["order_id", "total_cents", "reason"] {
+            assert!(shown.get(absent).is_none(), "{shown}");
+        }
     }
 
     #[test]

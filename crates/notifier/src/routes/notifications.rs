@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::domain::{Notification, Page, ValidationError};
+use crate::domain::{Notification, PAGING, Page, ValidationError};
 use crate::error::NotifierError;
 use crate::feed::{Feed, Item};
 use crate::state::AppState;
@@ -77,13 +77,14 @@ async fn list(
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<InboxView>, NotifierError> {
     let Query(query) = query.map_err(bad_query)?;
-    let page = Page::parse(query.limit.as_deref(), query.offset.as_deref())?;
+    let page = Page::parse_with(query.limit.as_deref(), query.offset.as_deref(), &PAGING)?;
     let inbox = state.storage.inbox(user.id, page).await?;
     Ok(Json(InboxView {
         items: inbox.items,
         total: inbox.total,
-        limit: page.limit(),
-        offset: page.offset(),
+        // Both are bounded by `PAGING` (at most 100 and 1 000 000).
+        limit: u32::try_from(page.limit()).unwrap_or(u32::MAX),
+        offset: u32::try_from(page.offset()).unwrap_or(u32::MAX),
     }))
 }
 

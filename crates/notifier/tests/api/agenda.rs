@@ -57,6 +57,7 @@ async fn an_agenda_event_becomes_one_notification_for_its_organizer() {
         notification["message"],
         format!("event {id} \"Rust meetup\" created by alice: 2026-12-03 18:00 UTC at Paris")
     );
+    assert_eq!(notification["title"], "Rust meetup");
     assert_eq!(notification["read"], false);
     let mut keys: Vec<_> = notification.as_object().unwrap().keys().cloned().collect();
     keys.sort();
@@ -69,6 +70,7 @@ async fn an_agenda_event_becomes_one_notification_for_its_organizer() {
             "kind",
             "message",
             "read",
+            "title",
             "user_id"
         ]
     );

@@ -26,6 +26,7 @@ async fn an_order_event_becomes_a_notification_for_the_orders_owner() {
             event.subject
         )
     );
+    assert_eq!(notification["total_cents"], 2500);
     assert_eq!(notification["read"], false);
     let created_at = notification["created_at"].as_str().unwrap();
     time::OffsetDateTime::parse(created_at, &time::format_description::well_known::Rfc3339)
@@ -43,6 +44,7 @@ async fn an_order_event_becomes_a_notification_for_the_orders_owner() {
             "message",
             "order_id",
             "read",
+            "total_cents",
             "user_id"
         ]
     );
@@ -87,6 +89,21 @@ async fn each_order_event_type_reads_as_its_own_line() {
             "order.paid",
             "order.payment_failed",
             "order.created"
+        ]
+    );
+    // What a client needs to write its own sentence: the total and the reason code.
+    let details: Vec<_> = inbox
+        .items
+        .iter()
+        .map(|item| (item["total_cents"].clone(), item["reason"].clone()))
+        .collect();
+    assert_eq!(
+        details,
+        [
+            (json!(2500), json!("cancelled_by_customer")),
+            (json!(2500), json!(null)),
+            (json!(2500), json!("payment_declined")),
+            (json!(2500), json!(null)),
         ]
     );
 }

@@ -8,33 +8,20 @@
 //! or SQL: a failed parse is a [`ValidationError`] naming the input field, which the error layer
 //! turns into a 422.
 
-mod idempotency;
 mod new_order;
 mod order;
-mod page;
 
-pub use idempotency::IdempotencyKey;
 pub use new_order::{
     MAX_LINES, MAX_QUANTITY, NewOrder, NewOrderLine, ProductId, Quantity, ShippingAddress,
 };
 pub use order::{Order, OrderItem, OrderStatus, line_total, order_total};
-pub use page::Page;
+use platform::domain::KeyRules;
+pub use platform::domain::{IdempotencyKey, Page};
 
-/// An input value that was refused, with the field it came from.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct ValidationError {
-    /// The JSON path of the field, as the client sent it (`items[0].quantity`).
-    pub field: String,
-    /// What is wrong, for a human.
-    pub message: String,
-}
+/// Orders' `Idempotency-Key`s: up to 255 characters, enough for any client's scheme.
+pub const KEY_RULES: KeyRules = KeyRules {
+    max_chars: 255,
+    charset_message: "may contain only visible ASCII characters",
+};
 
-impl ValidationError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use platform::domain::ValidationError;

@@ -3,40 +3,30 @@
 //! A customer sees and changes only their own orders; another user's order answers 404, as if
 //! it did not exist. Admins see all and alone may set a status.
 //!
-//! `POST /orders` with an `Idempotency-Key` (per user) is safe to retry: the key is claimed
-//! before any work, so of concurrent duplicates one does the work and the others wait (polling)
-//! for its answer, up to the longest the first can take, then answer 409 `request_in_progress`.
-//! A repeat gets the first answer again, same status and body, with `Idempotent-Replayed: true`,
-//! and creates nothing. The key with a different body is refused (422
-//! `idempotency_key_reused`). A request that created no order (refused input, no stock,
-//! products down) does not keep its key, so the client may retry it with the same key.
-
-use std::time::Duration;
+//! `POST /orders` with an `Idempotency-Key` (per user) is safe to retry; the protocol (claim,
+//! wait, replay, conflict) is [`crate::idempotency`]'s, so the handler only says what the work
+//! is.
 
 use axum::Router;
 use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use http::{HeaderMap, StatusCode, header};
 use platform::{AuthUser, Json, Problem};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use uuid::Uuid;
 
 use crate::domain::{
-    IdempotencyKey, NewOrder, NewOrderLine, Order, OrderStatus, Page, ShippingAddress,
-    ValidationError,
+    NewOrder, NewOrderLine, Order, OrderStatus, Page, ShippingAddress, ValidationError,
 };
 use crate::error::OrdersError;
 use crate::events::reason;
+use crate::idempotency;
 use crate::saga::{self, PaymentOutcome};
 use crate::state::AppState;
-use crate::storage::{Claim, StoredResponse, now_millis};
 use crate::views::{OrderView, OrdersPage};
-
-/// Marks an answer replayed from an `Idempotency-Key` record.
-pub static IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -139,147 +129,23 @@ async fn create(
     Json(body): Json<CreateOrderRequest>,
 ) -> Result<Response, OrdersError> {
     let request = NewOrder::try_from(body)?;
-    let key = idempotency_key(&headers)?;
-    let Some(key) = key else {
+    let Some(key) = idempotency::key(&headers)? else {
         let outcome = saga::place(&state, &user, &request, None).await?;
         return Ok(outcome_response(outcome, StatusCode::CREATED));
     };
-    place_once(&state, &user, &key, &request).await
+    idempotency::once(&state, &user, &key, &request.fingerprint(), || async {
+        match saga::place(&state, &user, &request, Some(&key)).await {
+            Ok(outcome) => outcome_response(outcome, StatusCode::CREATED),
+            Err(error) => error.into_response(),
+        }
+    })
+    .await
 }
 
 /// The operations of this module, for [`crate::openapi`].
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(list, create, show, update, cancel, pay))]
 pub(super) struct Api;
-
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ValidationError> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let text = value.to_str().map_err(|_| {
-        ValidationError::new(
-            "Idempotency-Key",
-            "may contain only visible ASCII characters",
-        )
-    })?;
-    IdempotencyKey::parse(text).map(Some)
-}
-
-/// `POST /orders` under an `Idempotency-Key`: claim, do the work once, record the answer.
-async fn place_once(
-    state: &AppState,
-    user: &AuthUser,
-    key: &IdempotencyKey,
-    request: &NewOrder,
-) -> Result<Response, OrdersError> {
-    let fingerprint = request.fingerprint();
-    let deadline = tokio::time::Instant::now() + state.settings.idempotency_wait;
-    let mut pause = Duration::from_millis(10);
-    loop {
-        let record = match state
-            .storage
-            .claim_key(user.id, key.as_str(), &fingerprint)
-            .await?
-        {
-            Claim::Claimed => break,
-            Claim::Existing(record) => record,
-        };
-        if record.request != fingerprint {
-            return Err(OrdersError::IdempotencyKeyReused);
-        }
-        if let Some(response) = record.response {
-            return Ok(restore(response, true));
-        }
-        let age = u64::try_from(now_millis().saturating_sub(record.claimed_at)).unwrap_or(0);
-        if Duration::from_millis(age) > state.settings.stale_claim {
-            match record.order_id {
-                // The claimant died before storing anything: take the key over.
-                None => {
-                    state
-                        .storage
-                        .release_key(user.id, key.as_str(), Some(record.claimed_at))
-                        .await?;
-                    continue;
-                }
-                // It died after storing the order: the order, as it stands, is the answer.
-                Some(order_id) => {
-                    let order = state
-                        .storage
-                        .find_order(order_id)
-                        .await?
-                        .ok_or(OrdersError::NotFound)?;
-                    return Ok((StatusCode::OK, Json(OrderView::from(&order))).into_response());
-                }
-            }
-        }
-        if tokio::time::Instant::now() >= deadline {
-            return Err(OrdersError::RequestInProgress);
-        }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_millis(100));
-    }
-
-    let response = match saga::place(state, user, request, Some(key)).await {
-        Ok(outcome) => outcome_response(outcome, StatusCode::CREATED),
-        Err(error) => error.into_response(),
-    };
-    let stored = capture(response).await;
-    if let Err(error) = state
-        .storage
-        .finish_key(user.id, key.as_str(), &stored)
-        .await
-    {
-        // The answer still goes out; repeats wait, then get the order once the claim is stale.
-        tracing::error!(error = %error, "cannot record the answer of an idempotent request");
-    }
-    Ok(restore(stored, false))
-}
-
-/// The headers a replay must repeat.
-const RECORDED_HEADERS: [HeaderName; 3] =
-    [header::CONTENT_TYPE, header::LOCATION, header::RETRY_AFTER];
-
-/// Reads a response into its recordable form.
-async fn capture(response: Response) -> StoredResponse {
-    let (parts, body) = response.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .unwrap_or_default();
-    let headers = RECORDED_HEADERS
-        .iter()
-        .filter_map(|name| {
-            let value = parts.headers.get(name)?.to_str().ok()?;
-            Some((name.as_str().to_owned(), value.to_owned()))
-        })
-        .collect();
-    StoredResponse {
-        status: parts.status.as_u16(),
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
-}
-
-/// A recorded response, sent again.
-fn restore(stored: StoredResponse, replayed: bool) -> Response {
-    let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut response = (status, stored.body).into_response();
-    let headers = response.headers_mut();
-    for (name, value) in stored.headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(name.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            headers.insert(name, value);
-        }
-    }
-    if replayed {
-        headers.insert(
-            IDEMPOTENT_REPLAYED.clone(),
-            HeaderValue::from_static("true"),
-        );
-    }
-    response
-}
 
 /// The answer to a charge: the order on success (`paid_status`: 201 when the request created
 /// it, 200 for a retry); a problem carrying the order otherwise.

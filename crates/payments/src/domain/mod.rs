@@ -6,28 +6,18 @@
 //! a [`ValidationError`] naming the input, which the error layer turns into a 4xx.
 
 mod chaos;
-mod idempotency;
 mod payment;
 
 pub use chaos::{ChaosSettings, DeclineRate, Latency, Outage};
-pub use idempotency::IdempotencyKey;
-pub use payment::{AmountCents, Charge, Decision, PaymentStatus};
+pub use platform::domain::IdempotencyKey;
+use platform::domain::KeyRules;
 
-/// An input value that was refused, with the field (or header) it came from.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct ValidationError {
-    /// The JSON field name, or the header name, as the client sent it.
-    pub field: &'static str,
-    /// What is wrong, for a human.
-    pub message: String,
-}
+/// The bank's idempotency keys: orders sends one per order (a UUID), well within 200
+/// characters.
+pub const KEY_RULES: KeyRules = KeyRules {
+    max_chars: 200,
+    charset_message: "may contain only visible ASCII characters (no spaces)",
+};
+pub use payment::{AmountCents, Charge, Decision, Payment, PaymentStatus};
 
-impl ValidationError {
-    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field,
-            message: message.into(),
-        }
-    }
-}
+pub use platform::domain::ValidationError;

@@ -3,6 +3,7 @@
 use uuid::Uuid;
 
 use super::ValidationError;
+use time::OffsetDateTime;
 
 /// An amount in cents the bank accepts: 1 cent to [`platform::money::MAX_AMOUNT_CENTS`]
 /// (1,000,000.00).
@@ -100,6 +101,26 @@ impl PaymentStatus {
             "refunded" => Some(PaymentStatus::Refunded),
             _ => None,
         }
+    }
+}
+
+/// A stored payment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub id: Uuid,
+    pub order_id: Uuid,
+    pub amount_cents: i64,
+    /// The bank's first answer, which replays of the idempotency key repeat.
+    pub decision: Decision,
+    /// Where the payment stands now (`refunded` after a refund).
+    pub status: PaymentStatus,
+    pub created_at: OffsetDateTime,
+}
+
+impl Payment {
+    /// Whether `charge` asks for what this payment was created for.
+    pub fn is_for(&self, charge: &Charge) -> bool {
+        self.order_id == charge.order_id && self.amount_cents == charge.amount.cents()
     }
 }
 

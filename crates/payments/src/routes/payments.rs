@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::domain::{Charge, IdempotencyKey};
+use crate::domain::{Charge, IdempotencyKey, KEY_RULES};
 use crate::error::PaymentsError;
 use crate::state::AppState;
 use crate::storage::{Payment, Recorded};
@@ -60,7 +60,7 @@ impl<S: Send + Sync> FromRequestParts<S> for KeyHeader {
             .get("idempotency-key")
             .ok_or(PaymentsError::IdempotencyKeyRequired)?;
         let text = value.to_str().unwrap_or("\u{0}");
-        IdempotencyKey::parse(text)
+        IdempotencyKey::parse(text, &KEY_RULES)
             .map(KeyHeader)
             .map_err(PaymentsError::InvalidIdempotencyKey)
     }

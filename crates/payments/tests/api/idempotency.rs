@@ -154,7 +154,7 @@ async fn the_database_itself_keeps_one_payment_per_key() {
     let dir = tempfile::tempdir().unwrap();
     let database = test_support::TestDatabase::create("payments", dir.path()).await;
     let storage = Storage::connect(database.url(), 2).await.unwrap();
-    let key = IdempotencyKey::parse("race").unwrap();
+    let key = IdempotencyKey::parse("race", &payments::domain::KEY_RULES).unwrap();
     let charge = Charge::parse(&Uuid::now_v7().to_string(), 100).unwrap();
 
     let first = storage

@@ -48,7 +48,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::future::BoxFuture;
+use serde::de::DeserializeOwned;
 use sqlx::{AnyConnection, AnyPool};
+use tokio_util::sync::CancellationToken;
 
 use super::{Event, Handled, Handler};
 
@@ -101,7 +103,7 @@ pub async fn mark_processed(
     )
     .bind(consumer)
     .bind(event_id)
-    .bind(super::outbox::now_ms())
+    .bind(crate::millis::now_millis())
     .execute(&mut *conn)
     .await?;
     Ok(recorded.rows_affected() == 1)
@@ -122,22 +124,91 @@ pub async fn process_once<F>(
 where
     F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, sqlx::Result<()>>,
 {
+    Ok(apply_once(pool, consumer, event, effect).await?.is_some())
+}
+
+/// [`process_once`] for an effect with a result: `Ok(Some(result))` when the effect ran and
+/// committed, `Ok(None)` for a duplicate. Every consumer that stores something goes through
+/// here, so "record the id, skip a duplicate, effect and id commit together" is written once.
+pub async fn apply_once<T, F>(
+    pool: &AnyPool,
+    consumer: &str,
+    event: &Event,
+    effect: F,
+) -> sqlx::Result<Option<T>>
+where
+    F: for<'c> FnOnce(&'c mut AnyConnection) -> BoxFuture<'c, sqlx::Result<T>>,
+{
     let mut tx = crate::db::begin_write(pool).await?;
     if !mark_processed(&mut tx, consumer, &event.id).await? {
         tx.rollback().await?;
-        return Ok(false);
+        return Ok(None);
     }
-    effect(&mut tx).await?;
+    let result = effect(&mut tx).await?;
     tx.commit().await?;
-    Ok(true)
+    Ok(Some(result))
+}
+
+/// The `data` of `event` as a `T`, when the event is of type `kind`.
+///
+/// A topic carries several event types and each consumer wants some of them: another type is
+/// `Err(Handled::Done)` (nothing to do, not an error), data that does not decode is
+/// `Err(Handled::Reject)` naming the type (it never will decode, so it goes to the dead-letter
+/// topic). Return the `Err` as the handler's answer.
+pub fn decode<T: DeserializeOwned>(event: &Event, kind: &str) -> Result<T, Handled> {
+    if event.kind != kind {
+        return Err(Handled::Done);
+    }
+    event
+        .data_as()
+        .map_err(|error| Handled::Reject(format!("malformed {kind} data: {error}")))
+}
+
+/// How long processed event ids are remembered by [`spawn_pruning`]: far longer than any
+/// redelivery takes (redeliveries come within minutes, not days).
+pub const PROCESSED_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// How often [`spawn_pruning`] forgets old ids.
+const PRUNE_EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// Forgets processed event ids older than [`PROCESSED_RETENTION`] every hour until `shutdown`,
+/// so every consumer's `processed_events` table stays bounded the same way.
+pub fn spawn_pruning(pool: AnyPool, shutdown: CancellationToken) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(PRUNE_EVERY);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = ticks.tick() => {}
+            }
+            match forget_older_than(&pool, PROCESSED_RETENTION).await {
+                Ok(0) => {}
+                Ok(forgotten) => tracing::debug!(forgotten, "pruned processed event ids"),
+                Err(error) => tracing::warn!(%error, "pruning processed event ids failed"),
+            }
+        }
+    })
+}
+
+/// Consumes `topic` as `group` with `handler` until `shutdown`, and prunes the group's
+/// database of old processed ids ([`spawn_pruning`]): the whole life of an idempotent consumer.
+pub fn spawn(
+    bus: &Arc<dyn super::Bus>,
+    topic: &str,
+    group: &str,
+    handler: Arc<dyn Handler>,
+    pool: AnyPool,
+    shutdown: &CancellationToken,
+) {
+    bus.consume(topic, group, handler, shutdown.clone());
+    drop(spawn_pruning(pool, shutdown.clone()));
 }
 
 /// Forgets processed ids older than `age`, so the table stays bounded. Keep `age` well above
 /// the longest time a redelivery can take (the outbox retries for as long as the bus is down,
 /// but a row is published at most once after it succeeded, so a day is ample).
 pub async fn forget_older_than(pool: &AnyPool, age: Duration) -> sqlx::Result<u64> {
-    let age_ms = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
-    let cutoff = super::outbox::now_ms().saturating_sub(age_ms);
+    let cutoff = crate::millis::now_millis().saturating_sub(crate::millis::millis(age));
     let deleted = sqlx::query("DELETE FROM processed_events WHERE processed_at < $1")
         .bind(cutoff)
         .execute(&mut *crate::db::acquire_write(pool).await?)

@@ -10,32 +10,18 @@ mod price;
 mod product;
 mod reservation;
 
-pub use listing::{Page, ProductQuery, SearchTerm};
+pub use listing::{PAGING, Page, ProductQuery, SearchTerm};
 pub use price::PriceCents;
-pub use product::{Description, NewProduct, ProductChanges, ProductId, ProductName, Stock};
+pub use product::{
+    Category, Description, ImagePath, MAX_NAME_CHARS, NewProduct, ProductChanges, ProductId,
+    ProductName, Stock,
+};
 pub use reservation::{
     MAX_LINES, MAX_QUANTITY, OrderId, Quantity, ReservationLine, ReservationRequest,
     ReservationStatus,
 };
 
-/// An input value that was refused, with the field it came from.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{field}: {message}")]
-pub struct ValidationError {
-    /// The field as the client named it: `prix`, `items[2].quantity`.
-    pub field: String,
-    /// What is wrong, for a human.
-    pub message: String,
-}
-
-impl ValidationError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use platform::domain::ValidationError;
 
 /// Refuses a value sent under both its English name and the seeds' French one (`name` and
 /// `nom`, `price_cents` and `prix`): which one wins would be a guess.

@@ -16,7 +16,7 @@ use platform::{AuthUser, Problem, Verifier};
 
 use crate::state::AppState;
 
-pub use products::{ProductList, ProductView};
+pub use products::{CategoryList, CategoryView, ProductList, ProductView};
 pub use reservations::{ReservationLineView, ReservationView, StatusView};
 
 /// Every products route, before the common layers of [`platform::http::service_app`].

@@ -1,5 +1,5 @@
-//! The catalogue: `GET /products` and `GET /products/{id}` for everyone; `POST`, `PATCH` and
-//! `DELETE` for admins.
+//! The catalogue: `GET /products` (optionally one category's), `GET /products/{id}` and
+//! `GET /products/categories` for everyone; `POST`, `PATCH` and `DELETE` for admins.
 //!
 //! Bodies take the English fields or the seeds' French ones: `name` or `nom`, `price_cents` (an
 //! integer) or `prix` (a decimal with at most two decimals, read exactly). Answers always use
@@ -18,8 +18,8 @@ use time::OffsetDateTime;
 
 use super::Admin;
 use crate::domain::{
-    Description, NewProduct, Page, PriceCents, ProductChanges, ProductId, ProductName,
-    ProductQuery, SearchTerm, Stock, ValidationError, at_most_one,
+    Category, Description, ImagePath, MAX_NAME_CHARS, NewProduct, Page, PriceCents, ProductChanges,
+    ProductId, ProductName, ProductQuery, SearchTerm, Stock, ValidationError, at_most_one,
 };
 use crate::error::ProductsError;
 use crate::state::AppState;
@@ -28,6 +28,7 @@ use crate::storage::Product;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/products", get(list).post(create))
+        .route("/products/categories", get(categories))
         .route("/products/{id}", get(show).patch(update).delete(remove))
 }
 
@@ -37,6 +38,11 @@ pub struct ProductView {
     pub id: i64,
     pub name: String,
     pub description: String,
+    /// The category's slug (`audio`); `null` for a product in none.
+    pub category: Option<String>,
+    /// The path of the product's picture on the shop's origin
+    /// (`/ui/images/products/keyboard.svg`); `null`: the shop shows a generic one.
+    pub image: Option<String>,
     pub price_cents: i64,
     pub stock: i64,
     #[serde(with = "time::serde::rfc3339")]
@@ -51,6 +57,8 @@ impl From<Product> for ProductView {
             id: product.id,
             name: product.name,
             description: product.description,
+            category: product.category,
+            image: product.image,
             price_cents: product.price_cents,
             stock: product.stock,
             created_at: product.created_at,
@@ -69,12 +77,29 @@ pub struct ProductList {
     pub offset: i64,
 }
 
-/// `?limit=&offset=&q=`, as text: parsed by the domain, so a bad value is a 422 naming it.
+/// One category of `GET /products/categories`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct CategoryView {
+    /// The slug, as `?category=` takes it.
+    pub name: String,
+    /// Products in this category.
+    pub products: i64,
+}
+
+/// Every category some product is in, by name.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, utoipa::ToSchema)]
+pub struct CategoryList {
+    pub items: Vec<CategoryView>,
+}
+
+/// `?limit=&offset=&q=&category=`, as text: parsed by the domain, so a bad value is a 422
+/// naming it.
 #[derive(Debug, Deserialize)]
 struct ListParams {
     limit: Option<String>,
     offset: Option<String>,
     q: Option<String>,
+    category: Option<String>,
 }
 
 impl TryFrom<ListParams> for ProductQuery {
@@ -82,15 +107,21 @@ impl TryFrom<ListParams> for ProductQuery {
 
     fn try_from(params: ListParams) -> Result<Self, Self::Error> {
         Ok(ProductQuery {
-            page: Page::parse(params.limit.as_deref(), params.offset.as_deref())?,
-            search: SearchTerm::parse(params.q.as_deref())?,
+            page: Page::parse_with(
+                params.limit.as_deref(),
+                params.offset.as_deref(),
+                &crate::domain::PAGING,
+            )?,
+            search: SearchTerm::parse(params.q.as_deref(), MAX_NAME_CHARS)?,
+            category: ProductQuery::parse_category(params.category.as_deref())?,
         })
     }
 }
 
 /// The body of `POST` (name and price required) and `PATCH` (everything optional).
 ///
-/// `null` means "not given" for every field; send `""` to clear a description.
+/// `null` means "not given" for every field; send `""` to clear a description, a category or
+/// an image.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ProductBody {
@@ -98,6 +129,12 @@ struct ProductBody {
     /// The seeds' name for `name`.
     nom: Option<String>,
     description: Option<String>,
+    /// A slug: lowercase letters and digits, words joined by single hyphens (`home-office`),
+    /// at most 40 characters; input is lowercased.
+    category: Option<String>,
+    /// The path of a picture the shop ships: `/ui/images/…` ending in `.svg`, `.png`, `.jpg`,
+    /// `.jpeg` or `.webp`.
+    image: Option<String>,
     price_cents: Option<i64>,
     /// The seeds' price: a decimal with at most two decimals (`12.50`).
     ///
@@ -133,6 +170,8 @@ impl TryFrom<ProductBody> for ProductChanges {
                 .as_deref()
                 .map(Description::parse)
                 .transpose()?,
+            category: clearable(body.category.as_deref(), Category::parse)?,
+            image: clearable(body.image.as_deref(), ImagePath::parse)?,
             price,
             stock: body.stock.map(Stock::parse).transpose()?,
         })
@@ -155,14 +194,32 @@ impl TryFrom<ProductBody> for NewProduct {
                 )
             })?,
             description: changes.description.unwrap_or_default(),
+            category: changes.category.flatten(),
+            image: changes.image.flatten(),
             stock: changes.stock.unwrap_or_default(),
         })
     }
 }
 
+/// A field that `""` clears: absent → unchanged, blank → `Some(None)`, else parsed.
+fn clearable<T>(
+    value: Option<&str>,
+    parse: impl FnOnce(&str) -> Result<T, ValidationError>,
+) -> Result<Option<Option<T>>, ValidationError> {
+    value
+        .map(|text| {
+            if text.trim().is_empty() {
+                Ok(None)
+            } else {
+                parse(text).map(Some)
+            }
+        })
+        .transpose()
+}
+
 /// The operations of this module, for [`crate::openapi`].
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(list, show, create, update, remove))]
+#[openapi(paths(list, categories, show, create, update, remove))]
 pub(super) struct Api;
 
 /// A product id from the path: not an integer → 422; an integer no product has → 404.
@@ -178,12 +235,13 @@ fn product_id(path: Result<Path<String>, PathRejection>) -> Result<ProductId, Pr
     params(
         ("limit" = Option<i64>, Query, description = "Page size"),
         ("offset" = Option<i64>, Query, description = "Products to skip"),
-        ("q" = Option<String>, Query, description = "Text to find in names and descriptions"),
+        ("q" = Option<String>, Query, description = "Text to find in names (ignoring case)"),
+        ("category" = Option<String>, Query, description = "Only this category's products (a slug such as `audio`)"),
     ),
     responses(
         (status = 200, description = "The catalogue, one page", body = ProductList),
         (status = 400, description = "invalid_query: the query string cannot be read"),
-        (status = 422, description = "validation_failed: a paging or search value is invalid"),
+        (status = 422, description = "validation_failed: a paging, search or category value is invalid"),
     )
 )]
 async fn list(
@@ -200,6 +258,25 @@ async fn list(
         limit: query.page.limit(),
         offset: query.page.offset(),
     }))
+}
+
+#[utoipa::path(
+    get,
+    path = "/products/categories",
+    tag = "products",
+    responses(
+        (status = 200, description = "Every category a product is in, by name, with its number of products", body = CategoryList),
+    )
+)]
+async fn categories(State(state): State<AppState>) -> Result<Json<CategoryList>, ProductsError> {
+    let items = state
+        .storage
+        .categories()
+        .await?
+        .into_iter()
+        .map(|(name, products)| CategoryView { name, products })
+        .collect();
+    Ok(Json(CategoryList { items }))
 }
 
 #[utoipa::path(

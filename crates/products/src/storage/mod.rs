@@ -11,21 +11,14 @@ mod products;
 mod reservations;
 
 use sqlx::AnyPool;
-use sqlx::migrate::Migrator;
-use time::OffsetDateTime;
 
 pub use catalogue::SEED_CATALOGUE;
+use platform::millis::{from_millis, now_millis};
 pub use products::Product;
 pub use reservations::{Reservation, Reserved, ReservedLine};
 
-static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
-static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
-
 /// The products schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::db::Migrations {
-    sqlite: &SQLITE_MIGRATIONS,
-    postgres: &POSTGRES_MIGRATIONS,
-};
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
 
 /// The products database.
 #[derive(Debug, Clone)]
@@ -52,16 +45,4 @@ impl Storage {
     pub fn pool(&self) -> &AnyPool {
         &self.pool
     }
-}
-
-/// The current time as stored: unix milliseconds.
-fn now_millis() -> i64 {
-    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
-}
-
-/// A stored timestamp back as a date, for the API.
-fn from_millis(millis: i64) -> anyhow::Result<OffsetDateTime> {
-    Ok(OffsetDateTime::from_unix_timestamp_nanos(
-        i128::from(millis) * 1_000_000,
-    )?)
 }

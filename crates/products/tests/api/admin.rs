@@ -224,6 +224,168 @@ async fn stock_must_be_an_integer_from_zero_to_a_million() {
 }
 
 #[tokio::test]
+async fn an_admin_gives_a_product_a_category_and_a_picture() {
+    let app = spawn_app().await;
+
+    let response = app
+        .create(&json!({
+            "name": "Desk lamp",
+            "price_cents": 2490,
+            "category": " Home-Office ",
+            "image": "/ui/images/products/lamp.svg"
+        }))
+        .await;
+
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["category"], "home-office");
+    assert_eq!(body["image"], "/ui/images/products/lamp.svg");
+    assert_eq!(app.product_json(body["id"].as_i64().unwrap()).await, body);
+    let listed = app.listed("?category=home-office").await;
+    assert_eq!(listed["items"][0], body);
+}
+
+#[tokio::test]
+async fn a_product_created_without_category_or_picture_has_neither() {
+    let app = spawn_app().await;
+
+    for body in [
+        json!({"name": "Mug", "price_cents": 900}),
+        json!({"name": "Mug", "price_cents": 900, "category": null, "image": null}),
+        json!({"name": "Mug", "price_cents": 900, "category": "", "image": " "}),
+    ] {
+        let response = app.create(&body).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "{body}");
+        let created: Value = response.json().await.unwrap();
+        assert_eq!(created["category"], Value::Null, "{body}");
+        assert_eq!(created["image"], Value::Null, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn categories_must_be_slugs_of_at_most_forty_characters() {
+    let app = spawn_app().await;
+    let id = app.product("Lamp", 2490, 7).await;
+    let before = app.product_json(id).await;
+
+    for bad in [
+        json!("home office"),
+        json!("home--office"),
+        json!("-audio"),
+        json!("audio-"),
+        json!("a_b"),
+        json!("café"),
+        json!("<script>"),
+        json!("a/b"),
+        json!("a".repeat(41)),
+        json!(42),
+        json!(["audio"]),
+    ] {
+        let body = json!({"name": "X", "price_cents": 1, "category": bad});
+        assert_invalid(app.create(&body).await, "category").await;
+        assert_invalid(app.patch(id, &json!({"category": bad})).await, "category").await;
+    }
+    assert_eq!(app.product_json(id).await, before);
+    let longest = json!({"name": "X", "price_cents": 1, "category": "a".repeat(40)});
+    assert_eq!(app.create(&longest).await.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn pictures_must_be_paths_of_images_the_shop_ships() {
+    let app = spawn_app().await;
+    let id = app.product("Lamp", 2490, 7).await;
+    let before = app.product_json(id).await;
+
+    for bad in [
+        "https://example.com/lamp.svg",
+        "//example.com/ui/images/lamp.svg",
+        "javascript:alert(1)",
+        "data:image/svg+xml,<svg onload=alert(1)>",
+        "/ui/images/../js/app.js",
+        "/ui/images/products/%2e%2e/lamp.svg",
+        "/ui/images/lamp.svg?v=2",
+        "/ui/images/lamp.html",
+        "/ui/images/Lamp.svg",
+        "/ui/js/app.js",
+        "images/products/lamp.svg",
+        "/products/1",
+    ] {
+        let body = json!({"name": "X", "price_cents": 1, "image": bad});
+        assert_invalid(app.create(&body).await, "image").await;
+        assert_invalid(app.patch(id, &json!({"image": bad})).await, "image").await;
+    }
+    let long = format!("/ui/images/{}.svg", "a".repeat(186));
+    assert_invalid(app.patch(id, &json!({"image": long})).await, "image").await;
+    assert_eq!(app.product_json(id).await, before);
+}
+
+#[tokio::test]
+async fn a_patch_sets_or_clears_a_category_and_a_picture_and_ignores_nulls() {
+    let app = spawn_app().await;
+    let id = app.product("Lamp", 2490, 7).await;
+
+    let set: Value = app
+        .patch(
+            id,
+            &json!({"category": "lighting", "image": "/ui/images/products/lamp.svg"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let untouched: Value = app
+        .patch(id, &json!({"category": null, "image": null, "stock": 3}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let recategorised: Value = app
+        .patch(id, &json!({"category": "furniture"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let cleared: Value = app
+        .patch(id, &json!({"category": "", "image": ""}))
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    assert_eq!(
+        (&set["category"], &set["image"]),
+        (&json!("lighting"), &json!("/ui/images/products/lamp.svg"))
+    );
+    assert_eq!(
+        (
+            &untouched["category"],
+            &untouched["image"],
+            &untouched["stock"]
+        ),
+        (
+            &json!("lighting"),
+            &json!("/ui/images/products/lamp.svg"),
+            &json!(3)
+        )
+    );
+    assert_eq!(
+        (&recategorised["category"], &recategorised["image"]),
+        (&json!("furniture"), &json!("/ui/images/products/lamp.svg"))
+    );
+    assert_eq!(
+        (&cleared["category"], &cleared["image"]),
+        (&Value::Null, &Value::Null)
+    );
+    assert_eq!(cleared["name"], "Lamp");
+    assert!(
+        app.listed("?category=furniture").await["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
 async fn unknown_fields_are_refused() {
     let app = spawn_app().await;
 

@@ -1,7 +1,8 @@
-//! The public catalogue: `GET /products` (pages, search) and `GET /products/{id}`.
+//! The public catalogue: `GET /products` (pages, search, categories), `GET /products/{id}` and
+//! `GET /products/categories`.
 
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::helpers::{assert_invalid, assert_problem, ids, spawn_app};
 
@@ -19,6 +20,8 @@ async fn anyone_lists_the_catalogue_without_a_token() {
     assert_eq!(item["id"], lamp);
     assert_eq!(item["name"], "Desk lamp");
     assert_eq!(item["description"], "");
+    assert_eq!(item["category"], Value::Null);
+    assert_eq!(item["image"], Value::Null);
     assert_eq!(item["price_cents"], 2490);
     assert_eq!(item["stock"], 7);
     assert!(item["created_at"].as_str().unwrap().ends_with('Z'));
@@ -27,9 +30,11 @@ async fn anyone_lists_the_catalogue_without_a_token() {
     assert_eq!(
         keys,
         [
+            "category",
             "created_at",
             "description",
             "id",
+            "image",
             "name",
             "price_cents",
             "stock",
@@ -164,6 +169,106 @@ async fn an_overlong_search_is_422_naming_q() {
     let app = spawn_app().await;
 
     assert_invalid(app.list(&format!("?q={}", "a".repeat(201))).await, "q").await;
+}
+
+#[tokio::test]
+async fn a_category_lists_only_its_products_paged_and_counted() {
+    let app = spawn_app().await;
+    let mut lamps = Vec::new();
+    for index in 0..3 {
+        lamps.push(app.product_in("lighting", &format!("Lamp {index}")).await);
+        app.product_in("furniture", &format!("Chair {index}")).await;
+    }
+    app.product("Lamp without a category", 100, 1).await;
+
+    let all = app.listed("?category=lighting").await;
+    let page = app.listed("?category=lighting&limit=2&offset=1").await;
+
+    assert_eq!(ids(&all), lamps);
+    assert_eq!(all["total"], 3);
+    assert!(
+        all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|item| item["category"] == "lighting")
+    );
+    assert_eq!(ids(&page), lamps[1..3]);
+    assert_eq!(page["total"], 3);
+    assert_eq!(app.listed("").await["total"], 7);
+}
+
+#[tokio::test]
+async fn a_category_and_a_search_narrow_the_listing_together() {
+    let app = spawn_app().await;
+    let desk_lamp = app.product_in("lighting", "Desk lamp").await;
+    app.product_in("lighting", "Ceiling light").await;
+    app.product_in("furniture", "Lamp table").await;
+
+    let found = app.listed("?category=lighting&q=LAMP").await;
+
+    assert_eq!(ids(&found), [desk_lamp]);
+    assert_eq!(found["total"], 1);
+}
+
+#[tokio::test]
+async fn a_category_filter_ignores_case_and_blanks_and_an_unused_one_lists_nothing() {
+    let app = spawn_app().await;
+    let lamp = app.product_in("lighting", "Desk lamp").await;
+    app.product("Mug", 100, 1).await;
+
+    assert_eq!(ids(&app.listed("?category=Lighting").await), [lamp]);
+    assert_eq!(app.listed("?category=").await["total"], 2);
+    assert_eq!(app.listed("?category=%20").await["total"], 2);
+    let none = app.listed("?category=garden").await;
+    assert_eq!(none["items"], json!([]));
+    assert_eq!(none["total"], 0);
+}
+
+#[tokio::test]
+async fn a_category_filter_that_is_no_slug_is_422_naming_category() {
+    let app = spawn_app().await;
+
+    for bad in [
+        "home%20office",
+        "a_b",
+        "%27%20OR%201%3D1",
+        "-audio",
+        "%C3%A9crans",
+    ] {
+        let body = assert_invalid(app.list(&format!("?category={bad}")).await, "category").await;
+        assert!(
+            body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("letters"),
+            "{body}"
+        );
+    }
+    let long = format!("?category={}", "a".repeat(41));
+    assert_invalid(app.list(&long).await, "category").await;
+}
+
+#[tokio::test]
+async fn anyone_lists_the_categories_in_use_with_their_product_counts() {
+    let app = spawn_app().await;
+    let empty: Value = app.get("/products/categories").await.json().await.unwrap();
+    app.product_in("lighting", "Desk lamp").await;
+    app.product_in("furniture", "Chair").await;
+    app.product_in("lighting", "Ceiling light").await;
+    app.product("Mug", 100, 1).await;
+
+    let response = app.get("/products/categories").await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(empty, json!({"items": []}));
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"items": [
+            {"name": "furniture", "products": 1},
+            {"name": "lighting", "products": 2},
+        ]})
+    );
 }
 
 #[tokio::test]

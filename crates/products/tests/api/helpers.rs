@@ -279,6 +279,16 @@ impl TestApp {
         body["id"].as_i64().unwrap()
     }
 
+    /// Creates a product in `category` as the admin, expecting success; its id.
+    pub async fn product_in(&self, category: &str, name: &str) -> i64 {
+        let response = self
+            .create(&json!({"name": name, "price_cents": 100, "stock": 1, "category": category}))
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        body["id"].as_i64().unwrap()
+    }
+
     pub async fn patch_as(&self, token: Option<&str>, id: &str, body: &Value) -> Response {
         let mut request = self
             .client

@@ -1,6 +1,8 @@
 //! A profile's editable details, whole (create, replace) or as a set of changes (patch).
 
-use super::{Address, Email, PersonName, Phone, Username, ValidationError, given};
+use super::{Address, Email, PersonName, PersonalDetails, Phone, Username, ValidationError, given};
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 /// The details a profile holds besides its identity (id, username) and timestamps. Every one is
 /// optional: a profile created from a bare registration has none.
@@ -22,15 +24,12 @@ impl ProfileDetails {
         address: Option<String>,
         phone: Option<String>,
     ) -> Result<Self, ValidationError> {
+        let personal = PersonalDetails::parse(email, first_name, last_name, address)?;
         Ok(Self {
-            email: given(email).map(Email::parse).transpose()?,
-            first_name: given(first_name)
-                .map(|name| PersonName::parse("first_name", name))
-                .transpose()?,
-            last_name: given(last_name)
-                .map(|name| PersonName::parse("last_name", name))
-                .transpose()?,
-            address: given(address).map(Address::parse).transpose()?,
+            email: personal.email,
+            first_name: personal.first_name,
+            last_name: personal.last_name,
+            address: personal.address,
             phone: given(phone).map(Phone::parse).transpose()?,
         })
     }
@@ -122,6 +121,21 @@ impl ProfileChanges {
             phone: Change::from_option(details.phone),
         }
     }
+}
+
+/// A live profile, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// The auth account's id.
+    pub id: Uuid,
+    pub username: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
 }
 
 #[cfg(test)]

@@ -1,4 +1,7 @@
 //! E-mail addresses, checked for shape only: deliverability is the mail server's business.
+//!
+//! Shared by auth (registration) and users (profiles), so every address auth accepted at
+//! registration is accepted as a profile's too.
 
 use super::ValidationError;
 
@@ -50,6 +53,12 @@ impl Email {
     }
 }
 
+impl AsRef<str> for Email {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,5 +89,11 @@ mod tests {
         ] {
             assert_eq!(Email::parse(bad).unwrap_err().field, "email", "{bad}");
         }
+    }
+
+    #[test]
+    fn refuses_overlong_addresses() {
+        let long = format!("{}@example.com", "a".repeat(250));
+        assert!(Email::parse(long).is_err());
     }
 }

@@ -1,4 +1,8 @@
 //! Usernames: what a person types to log in, and the name shown in tokens.
+//!
+//! Auth owns usernames (it checks uniqueness and logs people in with them); users keeps a copy
+//! on each profile for display. One type for both, so a username auth issued always parses as
+//! a profile's.
 
 use super::ValidationError;
 

@@ -38,70 +38,46 @@
 //!
 //! `/health`, `/health/*` and `/metrics` are never limited: an orchestrator or a scraper must be
 //! able to look at a gateway that is turning clients away.
+//!
+//! By concern: this module holds the limits' vocabulary (scopes, rates, client keys) and
+//! [`RateLimits`], which decides; `local` is the in-process limiter, `shared` the Redis one with
+//! its script and the fallback probe, and `layer` the tower layer that applies the limits and
+//! answers 429.
 
-use std::future::Future;
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, Weak};
-use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{FromRequestParts, MatchedPath, Request};
-use axum::response::{IntoResponse, Response};
-use governor::clock::Clock;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use axum::extract::FromRequestParts;
+use governor::Quota;
 use http::request::Parts;
-use metrics::{Counter, Gauge};
+use metrics::Counter;
 use platform::Verifier;
 use platform::auth::bearer_token;
-use platform::http::{ClientIp, REQUEST_ID, new_request_id};
+use platform::http::ClientIp;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::config::Config;
-use crate::error::GatewayError;
 use crate::proxy::SERVICE;
+mod layer;
+mod local;
+mod shared;
 
-/// How often a gateway that fell back to its own limits asks Redis again.
-const PROBE_INTERVAL: Duration = Duration::from_secs(1);
+#[cfg(test)]
+use layer::is_exempt;
+pub use layer::{RateLimitLayer, RateLimited};
+use local::LocalLimits;
+pub(crate) use shared::GCRA_SCRIPT;
+use shared::SharedLimits;
+#[cfg(test)]
+use shared::ip_key_text;
 
 /// How often idle clients are dropped from the in-process limiter's memory.
 const CLEANUP_INTERVAL: Duration = Duration::from_secs(60);
-
-/// One GCRA step for every key, all or nothing.
-///
-/// `KEYS[i]` is a client's bucket; `ARGV[2i-1]` its emission interval and `ARGV[2i]` its burst,
-/// in microseconds and requests. Returns `{0, 0}` when the request is allowed (and recorded),
-/// `{i, wait}` when key `i` refuses it for `wait` more microseconds (nothing is recorded then).
-pub(crate) const GCRA_SCRIPT: &str = r"
-local clock = redis.call('TIME')
-local now = tonumber(clock[1]) * 1000000 + tonumber(clock[2])
-local arrivals = {}
-local refused, wait = 0, 0
-for i, key in ipairs(KEYS) do
-  local interval = tonumber(ARGV[2 * i - 1])
-  local burst = tonumber(ARGV[2 * i])
-  local tat = tonumber(redis.call('GET', key) or now) or now
-  if tat < now then tat = now end
-  local next_tat = tat + interval
-  local allowed_at = next_tat - burst * interval
-  if allowed_at > now then
-    if refused == 0 then refused = i end
-    if allowed_at - now > wait then wait = allowed_at - now end
-  end
-  arrivals[i] = next_tat
-end
-if refused > 0 then return {refused, wait} end
-for i, key in ipairs(KEYS) do
-  local ttl_ms = math.ceil((arrivals[i] - now) / 1000)
-  redis.call('SET', key, string.format('%.0f', arrivals[i]), 'PX', string.format('%.0f', ttl_ms))
-end
-return {0, 0}
-";
-
 /// Which limit turned a request away (the `scope` label of `rate_limit_rejections_total`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scope {
@@ -171,235 +147,6 @@ fn address_key(ip: IpAddr) -> IpAddr {
 fn retry_after_secs(wait: Duration) -> u64 {
     wait.as_micros().div_ceil(1_000_000).max(1) as u64
 }
-
-/// The in-process limits: the only ones without Redis, the fallback with it.
-struct LocalLimits {
-    ip: Option<DefaultKeyedRateLimiter<IpAddr>>,
-    user: Option<DefaultKeyedRateLimiter<Uuid>>,
-}
-
-impl LocalLimits {
-    fn new(ip: Option<Rate>, user: Option<Rate>) -> Self {
-        Self {
-            ip: ip.map(|rate| RateLimiter::keyed(rate.quota())),
-            user: user.map(|rate| RateLimiter::keyed(rate.quota())),
-        }
-    }
-
-    fn check_ip(&self, ip: IpAddr) -> Decision {
-        self.check(self.ip.as_ref(), &ip, Scope::Ip)
-    }
-
-    fn check_user(&self, user: Option<Uuid>) -> Decision {
-        match user {
-            Some(user) => self.check(self.user.as_ref(), &user, Scope::User),
-            None => Decision::Allowed,
-        }
-    }
-
-    fn check<K>(
-        &self,
-        limiter: Option<&DefaultKeyedRateLimiter<K>>,
-        key: &K,
-        scope: Scope,
-    ) -> Decision
-    where
-        K: std::hash::Hash + Eq + Clone,
-    {
-        let Some(limiter) = limiter else {
-            return Decision::Allowed;
-        };
-        match limiter.check_key(key) {
-            Ok(()) => Decision::Allowed,
-            Err(not_until) => Decision::Limited {
-                scope,
-                retry_after: not_until.wait_time_from(limiter.clock().now()),
-            },
-        }
-    }
-
-    /// Forgets clients whose state is back to "never seen", so the maps do not grow forever.
-    fn forget_idle(&self) {
-        if let Some(limiter) = &self.ip {
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
-        }
-        if let Some(limiter) = &self.user {
-            limiter.retain_recent();
-            limiter.shrink_to_fit();
-        }
-    }
-}
-
-/// The limits in Redis, and whether they are being used right now.
-struct SharedLimits {
-    manager: ConnectionManager,
-    script: redis::Script,
-    prefix: String,
-    timeout: Duration,
-    ip: Option<Rate>,
-    user: Option<Rate>,
-    /// Read on every request; flipped only under `reason`'s lock.
-    degraded: AtomicBool,
-    /// Why Redis is not used, while it is not.
-    reason: Mutex<Option<String>>,
-    fallback: Gauge,
-}
-
-impl SharedLimits {
-    /// One round trip: both scopes' keys in one script call.
-    async fn check(&self, ip: IpAddr, user: Option<Uuid>) -> Result<Decision, String> {
-        let mut invocation = self.script.prepare_invoke();
-        let mut scopes = Vec::with_capacity(2);
-        if let Some(rate) = self.ip {
-            invocation
-                .key(format!("{}:ip:{}", self.prefix, ip_key_text(ip)))
-                .arg(rate.interval_micros())
-                .arg(rate.burst.get());
-            scopes.push(Scope::Ip);
-        }
-        if let (Some(rate), Some(user)) = (self.user, user) {
-            invocation
-                .key(format!("{}:user:{}", self.prefix, user))
-                .arg(rate.interval_micros())
-                .arg(rate.burst.get());
-            scopes.push(Scope::User);
-        }
-        if scopes.is_empty() {
-            return Ok(Decision::Allowed);
-        }
-        let mut connection = self.manager.clone();
-        let answer = tokio::time::timeout(
-            self.timeout,
-            invocation.invoke_async::<(usize, u64)>(&mut connection),
-        )
-        .await;
-        match answer {
-            Ok(Ok((0, _))) => Ok(Decision::Allowed),
-            Ok(Ok((refused, wait_micros))) => Ok(Decision::Limited {
-                scope: scopes.get(refused - 1).copied().unwrap_or(Scope::Ip),
-                retry_after: Duration::from_micros(wait_micros),
-            }),
-            Ok(Err(error)) => Err(format!("Redis failed: {error}")),
-            Err(_) => Err(format!(
-                "Redis did not answer within {} ms",
-                self.timeout.as_millis()
-            )),
-        }
-    }
-
-    /// Runs the real script on a key of its own, so a probe fails for every reason a check
-    /// would (an unreachable server, but also a read-only replica or a broken script).
-    async fn probe(&self) -> Result<(), String> {
-        let mut connection = self.manager.clone();
-        let mut invocation = self.script.prepare_invoke();
-        invocation
-            .key(format!("{}:probe", self.prefix))
-            .arg(1)
-            .arg(u32::MAX);
-        match tokio::time::timeout(
-            self.timeout,
-            invocation.invoke_async::<(usize, u64)>(&mut connection),
-        )
-        .await
-        {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(error)) => Err(format!("Redis failed: {error}")),
-            Err(_) => Err(format!(
-                "Redis did not answer within {} ms",
-                self.timeout.as_millis()
-            )),
-        }
-    }
-
-    fn is_degraded(&self) -> bool {
-        self.degraded.load(Ordering::Acquire)
-    }
-
-    /// Switches to the in-process limits (once per outage) and starts probing.
-    fn degrade(self: &Arc<Self>, reason: String) {
-        let mut current = self
-            .reason
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        if self.degraded.load(Ordering::Acquire) {
-            return;
-        }
-        tracing::warn!(
-            %reason,
-            "rate limits: Redis unavailable, this gateway enforces its limits on its own until it is back"
-        );
-        *current = Some(reason);
-        self.degraded.store(true, Ordering::Release);
-        self.fallback.increment(1.0);
-        drop(current);
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(probe_until_back(Arc::downgrade(self)));
-        }
-    }
-
-    /// Back to Redis.
-    fn recover(&self) {
-        let mut current = self
-            .reason
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
-        if !self.degraded.load(Ordering::Acquire) {
-            return;
-        }
-        *current = None;
-        self.degraded.store(false, Ordering::Release);
-        self.fallback.decrement(1.0);
-        tracing::info!("rate limits: Redis is back, the limits are shared again");
-    }
-
-    /// `None` while Redis is used, else why not.
-    fn degraded_reason(&self) -> Option<String> {
-        self.reason
-            .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
-            .clone()
-    }
-}
-
-impl Drop for SharedLimits {
-    fn drop(&mut self) {
-        if self.degraded.load(Ordering::Acquire) {
-            self.fallback.decrement(1.0);
-        }
-    }
-}
-
-/// An address as it appears in a Redis key: IPv6 blocks with their `/64`.
-fn ip_key_text(ip: IpAddr) -> String {
-    match ip {
-        IpAddr::V4(v4) => v4.to_string(),
-        IpAddr::V6(v6) => format!("{v6}/64"),
-    }
-}
-
-/// Asks Redis every [`PROBE_INTERVAL`] until it answers, then switches back; ends with the
-/// limiter.
-async fn probe_until_back(shared: Weak<SharedLimits>) {
-    loop {
-        tokio::time::sleep(PROBE_INTERVAL).await;
-        let Some(shared) = shared.upgrade() else {
-            return;
-        };
-        if !shared.is_degraded() {
-            return;
-        }
-        // Twice: the first attempt after an outage may only find the dead connection and start
-        // the reconnection the second one uses.
-        for _ in 0..2 {
-            if shared.probe().await.is_ok() {
-                shared.recover();
-                return;
-            }
-        }
-    }
-}
-
 /// Every limit of one gateway: built once by [`crate::app`], shared by the layer and `/health`.
 pub struct RateLimits {
     local: LocalLimits,
@@ -566,120 +313,6 @@ async fn forget_idle_clients(limits: Weak<RateLimits>) {
             return;
         };
         limits.local.forget_idle();
-    }
-}
-
-/// Paths that are never limited: health checks and metrics.
-fn is_exempt(path: &str) -> bool {
-    path == "/metrics" || path == "/health" || path.starts_with("/health/")
-}
-
-/// The tower layer applying [`RateLimits`] to every route it wraps.
-#[derive(Debug, Clone)]
-pub struct RateLimitLayer {
-    limits: Arc<RateLimits>,
-}
-
-impl RateLimitLayer {
-    pub fn new(limits: Arc<RateLimits>) -> Self {
-        Self { limits }
-    }
-}
-
-impl<S> tower::Layer<S> for RateLimitLayer {
-    type Service = RateLimited<S>;
-
-    fn layer(&self, inner: S) -> RateLimited<S> {
-        RateLimited {
-            limits: self.limits.clone(),
-            inner,
-        }
-    }
-}
-
-/// A route behind the rate limits.
-#[derive(Debug, Clone)]
-pub struct RateLimited<S> {
-    limits: Arc<RateLimits>,
-    inner: S,
-}
-
-impl<S> tower::Service<Request> for RateLimited<S>
-where
-    S: tower::Service<Request, Response = Response> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        if is_exempt(request.uri().path()) {
-            return Box::pin(self.inner.call(request));
-        }
-        // The service polled ready is the one that must be called; a fresh clone takes its place.
-        let ready = self.inner.clone();
-        let mut inner = std::mem::replace(&mut self.inner, ready);
-        let limits = self.limits.clone();
-        Box::pin(async move {
-            let started = Instant::now();
-            let (mut parts, body) = request.into_parts();
-            match limits.decide(&mut parts).await {
-                Decision::Allowed => inner.call(Request::from_parts(parts, body)).await,
-                Decision::Limited { scope, retry_after } => {
-                    limits.count_rejection(scope);
-                    // Read off what the client is still sending, or the close could reset the
-                    // connection before the 429 is read.
-                    crate::limit::linger(body);
-                    Ok(refusal(&parts, scope, retry_after, started))
-                }
-            }
-        })
-    }
-}
-
-/// The 429, with the request id and the request metrics the route would have recorded.
-fn refusal(parts: &Parts, scope: Scope, retry_after: Duration, started: Instant) -> Response {
-    let mut response = GatewayError::RateLimited {
-        scope: scope.as_str(),
-        retry_after_secs: retry_after_secs(retry_after),
-    }
-    .into_response();
-    let request_id = parts
-        .headers
-        .get(&REQUEST_ID)
-        .cloned()
-        .unwrap_or_else(new_request_id);
-    response
-        .headers_mut()
-        .insert(REQUEST_ID.clone(), request_id);
-    platform::metrics::observe(
-        "gateway",
-        &parts.method,
-        route_label(parts.extensions.get::<MatchedPath>()),
-        response.status(),
-        started.elapsed(),
-    );
-    response
-}
-
-/// The `route` label the route itself records under: its template, or for a proxied prefix
-/// (`/orders`, `/orders/`, `/orders/{*rest}`) the prefix alone.
-fn route_label(matched: Option<&MatchedPath>) -> &str {
-    let Some(matched) = matched else {
-        return platform::metrics::UNMATCHED_ROUTE;
-    };
-    let template = matched.as_str();
-    if let Some(prefix) = template.strip_suffix("/{*rest}") {
-        return prefix;
-    }
-    match template.strip_suffix('/') {
-        Some(prefix) if !prefix.is_empty() => prefix,
-        _ => template,
     }
 }
 

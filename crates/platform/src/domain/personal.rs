@@ -1,9 +1,11 @@
-//! Names and postal addresses: free text, bounded, without control characters.
+//! Personal details: names and postal addresses (free text, bounded, without control
+//! characters), an e-mail address, and the set of them a user gives at registration.
 //!
-//! The limits are auth's, so the details a user gave at registration always fit a profile; they
-//! are generous but bounded so no field can be used to store megabytes.
+//! Auth parses them at registration and carries them in `user.registered`; users keeps them on
+//! the profile. One set of rules, so what auth accepted always fits a profile; the limits are
+//! generous but bounded so no field can be used to store megabytes.
 
-use super::ValidationError;
+use super::{Email, ValidationError};
 
 const MAX_NAME_CHARS: usize = 100;
 const MAX_ADDRESS_CHARS: usize = 500;
@@ -80,6 +82,46 @@ impl AsRef<str> for Address {
     }
 }
 
+/// Optional free-text inputs: absent, `null`, empty and blank all mean "not given", the way a
+/// web form sends an untouched field.
+pub fn given(value: Option<String>) -> Option<String> {
+    value.and_then(|text| {
+        let trimmed = text.trim();
+        (!trimmed.is_empty()).then(|| trimmed.to_owned())
+    })
+}
+
+/// The optional details a user may give at registration, and every profile holds: each one
+/// absent or valid.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PersonalDetails {
+    pub email: Option<Email>,
+    pub first_name: Option<PersonName>,
+    pub last_name: Option<PersonName>,
+    pub address: Option<Address>,
+}
+
+impl PersonalDetails {
+    /// Parses the raw optional fields; blank ones count as absent ([`given`]).
+    pub fn parse(
+        email: Option<String>,
+        first_name: Option<String>,
+        last_name: Option<String>,
+        address: Option<String>,
+    ) -> Result<Self, ValidationError> {
+        Ok(Self {
+            email: given(email).map(Email::parse).transpose()?,
+            first_name: given(first_name)
+                .map(|name| PersonName::parse("first_name", name))
+                .transpose()?,
+            last_name: given(last_name)
+                .map(|name| PersonName::parse("last_name", name))
+                .transpose()?,
+            address: given(address).map(Address::parse).transpose()?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +149,18 @@ mod tests {
             "address"
         );
         assert!(Address::parse("a\tb").is_err());
+    }
+
+    #[test]
+    fn blank_optional_details_are_absent() {
+        let details =
+            PersonalDetails::parse(Some("  ".into()), Some(String::new()), None, None).unwrap();
+        assert_eq!(details, PersonalDetails::default());
+    }
+
+    #[test]
+    fn a_bad_optional_detail_is_named() {
+        let error = PersonalDetails::parse(Some("nope".into()), None, None, None).unwrap_err();
+        assert_eq!(error.field, "email");
     }
 }

@@ -1,53 +1,10 @@
-//! The transactional outbox: events leave a service only after the change they describe is
-//! committed, and always do eventually.
-//!
-//! Publishing to the bus from a request handler would either lose the event (a crash after the
-//! commit, a broker outage) or announce a change that then rolls back. Instead the service
-//! writes the event into its own `outbox` table in the same transaction as the change
-//! ([`enqueue`]), and a relay ([`spawn_relay`]) publishes pending rows in order and marks them
-//! sent. If publishing fails the row stays, and is retried with a capped exponential backoff;
-//! rows are durable, so a restart (or another instance polling the same table) resumes where
-//! the relay stopped. Delivery is therefore at least once: consumers deduplicate on the event
-//! id (see [`super::consumer`]).
-//!
-//! Order and throughput: a pass reads the oldest pending rows (by enqueue time, then id; ids
-//! are UUIDv7, so in creation order within a process) and *pipelines* their publishes: each
-//! row starts without waiting for the acknowledgement of the rows before it, so a batch costs
-//! about one broker round trip, not one per row (awaiting each acknowledgement in turn capped
-//! the relay at a few hundred events per second, below what one orders process produces).
-//! Order is kept per key, which is all the bus promises consumers: a row does not start before
-//! its key's previous row is acknowledged (a bus may lose a message and deliver the next one —
-//! an idempotent Kafka producer whose message timed out goes on with the following ones — so
-//! handing the bus both at once would not be enough). When a publish fails nothing more
-//! starts, and the failed row, with its backoff, is the head of the line: nothing behind it
-//! goes out before its retry time, and its retry is published alone before the rest follows,
-//! so no later event of its key overtakes it and a broker that is still down costs one publish
-//! per attempt. Rows of other keys already on their way when it failed may still go out; they
-//! are marked sent like any other (they owed the failed row no order). On PostgreSQL several
-//! instances of a service share the table: a transaction-scoped advisory lock lets one relay
-//! publish at a time.
-//!
-//! Wiring in a service:
-//!
-//! ```no_run
-//! # use std::sync::Arc;
-//! # use platform::events::{Bus, Event, ORDER_EVENTS, outbox};
-//! # async fn f(pool: sqlx::AnyPool, bus: Arc<dyn Bus>,
-//! #            shutdown: tokio_util::sync::CancellationToken) -> sqlx::Result<()> {
-//! let relay = outbox::spawn_relay("orders", pool.clone(), bus, shutdown);
-//! // In a request:
-//! let mut tx = platform::db::begin_write(&pool).await?;
-//! // ... the change, on `&mut *tx` ...
-//! let event = Event::new("/orders", "order.created", "0193…", serde_json::json!({}));
-//! outbox::enqueue(&mut tx, ORDER_EVENTS, &event).await?;
-//! tx.commit().await?;
-//! relay.wake(); // publish now rather than at the next poll
-//! # Ok(()) }
-//! ```
+//! The relay's work: one pass reads the oldest pending rows, pipelines their publishes (in order
+//! per key), marks them sent or schedules a retry with backoff, and cleans up old sent rows; on
+//! PostgreSQL under an advisory lock, so one instance publishes at a time.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::hash::{BuildHasher, Hasher, RandomState};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::future::BoxFuture;
@@ -55,46 +12,12 @@ use futures::stream::FuturesUnordered;
 use futures::{FutureExt, StreamExt};
 use sqlx::{AnyConnection, AnyPool, AssertSqlSafe, Row};
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use super::{Bus, Event};
-
-/// DDL of the `outbox` table on SQLite. Every producing service copies it into its own
-/// `migrations/sqlite` (the platform runs no migrations of its own; a service's schema is its
-/// own). Times are unix milliseconds; `payload` is the CloudEvents JSON of the event.
-pub const SQLITE_TABLE: &str = "\
-CREATE TABLE IF NOT EXISTS outbox (
-    id TEXT PRIMARY KEY,
-    topic TEXT NOT NULL,
-    key TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0,
-    next_attempt_at INTEGER NOT NULL,
-    last_error TEXT,
-    sent_at INTEGER
-);
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (created_at, id) WHERE sent_at IS NULL;
-CREATE INDEX IF NOT EXISTS outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
-";
-
-/// DDL of the `outbox` table on PostgreSQL; copy it into the service's `migrations/postgres`.
-pub const POSTGRES_TABLE: &str = "\
-CREATE TABLE IF NOT EXISTS outbox (
-    id TEXT PRIMARY KEY,
-    topic TEXT NOT NULL,
-    key TEXT NOT NULL,
-    payload TEXT NOT NULL,
-    created_at BIGINT NOT NULL,
-    attempts BIGINT NOT NULL DEFAULT 0,
-    next_attempt_at BIGINT NOT NULL,
-    last_error TEXT,
-    sent_at BIGINT
-);
-CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (created_at, id) WHERE sent_at IS NULL;
-CREATE INDEX IF NOT EXISTS outbox_sent ON outbox (sent_at) WHERE sent_at IS NOT NULL;
-";
+use super::relay::{Relay, RelayOptions, Shared};
+use super::rows::{age_of, backlog_on};
+use crate::events::{Bus, Event};
+use crate::millis::{millis, now_millis};
 
 /// The PostgreSQL advisory lock that lets one relay at a time publish a database's outbox.
 const RELAY_LOCK: i64 = 0x6f75_7462_6f78; // "outbox"
@@ -108,259 +31,8 @@ const IDS_PER_STATEMENT: usize = 500;
 /// Sent rows deleted per cleanup statement, so one cleanup never holds SQLite's write lock long.
 const DELETES_PER_STATEMENT: i64 = 5_000;
 
-/// Milliseconds since the Unix epoch, the unit of every stored time.
-pub(crate) fn now_ms() -> i64 {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
-}
-
-fn millis(duration: Duration) -> i64 {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
-/// Writes `event` as a pending row of `topic`, keyed by `event.subject`, on the caller's
-/// connection — normally the transaction that stores the change the event describes, so both
-/// commit or neither does. Pass `&mut tx` for a [`crate::db::WriteTransaction`] or a
-/// `sqlx::Transaction<'_, Any>` (both dereference to the connection; `&mut *tx` is the same),
-/// or `&mut conn` for a pooled connection:
-///
-/// ```no_run
-/// # async fn f(pool: sqlx::AnyPool, event: platform::events::Event) -> sqlx::Result<()> {
-/// let mut tx = platform::db::begin_write(&pool).await?;
-/// platform::events::outbox::enqueue(&mut tx, platform::events::ORDER_EVENTS, &event).await?;
-/// tx.commit().await?;
-/// # Ok(()) }
-/// ```
-///
-/// Call [`Relay::wake`] after the commit to publish without waiting for the next poll. To
-/// write the row inside a statement of your own, see [`OutboxRow`].
-pub async fn enqueue(conn: &mut AnyConnection, topic: &str, event: &Event) -> sqlx::Result<()> {
-    static INSERT: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "INSERT INTO outbox ({}) VALUES ({})",
-            OutboxRow::COLUMNS,
-            OutboxRow::values(1)
-        )
-    });
-    let row = OutboxRow::new(topic, event)?;
-    row.bind(sqlx::query(AssertSqlSafe(INSERT.as_str())))
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-/// An event's outbox row, for a statement of the caller's own that writes the change and its
-/// event together: on PostgreSQL one data-modifying statement (`WITH changed AS (UPDATE …)
-/// INSERT INTO outbox (…) SELECT … FROM changed`) is atomic by itself and costs one round
-/// trip, where a transaction around the change and [`enqueue`] costs four. The columns and
-/// placeholders come from here, so the row is the same whichever way it is written:
-///
-/// ```no_run
-/// # use platform::events::{Event, ORDER_EVENTS, outbox::OutboxRow};
-/// # async fn f(pool: sqlx::AnyPool, event: Event) -> sqlx::Result<()> {
-/// let row = OutboxRow::new(ORDER_EVENTS, &event)?;
-/// let sql = format!(
-///     "WITH changed AS (UPDATE orders SET status = 'paid' WHERE id = $1 RETURNING id) \
-///      INSERT INTO outbox ({}) SELECT {} FROM changed",
-///     OutboxRow::COLUMNS,
-///     OutboxRow::values(2),
-/// );
-/// row.bind(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(event.subject.as_str()))
-///     .execute(&pool)
-///     .await?;
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone)]
-pub struct OutboxRow {
-    id: String,
-    topic: String,
-    key: String,
-    payload: String,
-    created_at: i64,
-}
-
-impl OutboxRow {
-    /// The columns [`OutboxRow::values`] fills, in order.
-    pub const COLUMNS: &'static str =
-        "id, topic, key, payload, created_at, attempts, next_attempt_at";
-
-    /// `event` as a pending row of `topic`, keyed by `event.subject`, enqueued now.
-    pub fn new(topic: &str, event: &Event) -> sqlx::Result<Self> {
-        let payload =
-            serde_json::to_string(event).map_err(|error| sqlx::Error::Encode(Box::new(error)))?;
-        Ok(Self {
-            id: event.id.clone(),
-            topic: topic.to_owned(),
-            key: event.subject.clone(),
-            payload,
-            created_at: now_ms(),
-        })
-    }
-
-    /// The values of [`OutboxRow::COLUMNS`], as placeholders numbered from `$first` (five of
-    /// them) and constants.
-    pub fn values(first: usize) -> String {
-        let [id, topic, key, payload, created_at] =
-            [0, 1, 2, 3, 4].map(|offset| format!("${}", first + offset));
-        format!("{id}, {topic}, {key}, {payload}, {created_at}, 0, {created_at}")
-    }
-
-    /// Binds the row's values, in the order of [`OutboxRow::values`]'s placeholders: bind
-    /// whatever precedes `$first` before calling this.
-    pub fn bind<'q>(
-        &'q self,
-        query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
-    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
-        query
-            .bind(self.id.as_str())
-            .bind(self.topic.as_str())
-            .bind(self.key.as_str())
-            .bind(self.payload.as_str())
-            .bind(self.created_at)
-    }
-}
-
-/// How many rows wait to be published, and how long the oldest has waited (for `/metrics` and
-/// health checks).
-pub async fn backlog(pool: &AnyPool) -> sqlx::Result<(i64, Option<Duration>)> {
-    let mut conn = pool.acquire().await?;
-    backlog_on(&mut conn).await
-}
-
-async fn backlog_on(conn: &mut AnyConnection) -> sqlx::Result<(i64, Option<Duration>)> {
-    let row = sqlx::query("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE sent_at IS NULL")
-        .fetch_one(&mut *conn)
-        .await?;
-    let pending: i64 = row.try_get(0)?;
-    let oldest: Option<i64> = row.try_get(1)?;
-    Ok((pending, oldest.map(age_of)))
-}
-
-/// Time elapsed since a stored unix-millisecond instant (zero if it lies in the future).
-fn age_of(at_ms: i64) -> Duration {
-    Duration::from_millis(u64::try_from(now_ms().saturating_sub(at_ms)).unwrap_or(0))
-}
-
-/// Tuning of a relay; [`spawn_relay`] uses the defaults.
-#[derive(Debug, Clone)]
-pub struct RelayOptions {
-    /// Rows read and published per pass.
-    pub batch_size: usize,
-    /// How often the table is read when nobody calls [`Relay::wake`]: picks up rows written by
-    /// other instances, or left unpublished before a restart.
-    pub poll_interval: Duration,
-    /// Delay before the first retry of a failed row; doubles per attempt (with jitter) ...
-    pub backoff_start: Duration,
-    /// ... up to this.
-    pub backoff_cap: Duration,
-    /// A publish taking longer counts as failed (the row is retried).
-    pub publish_timeout: Duration,
-    /// The shortest time from the start of a pass to the start of the next one woken by
-    /// [`Relay::wake`] (a full batch goes on at once): rows enqueued meanwhile share a pass.
-    pub pass_spacing: Duration,
-    /// Sent rows are kept this long, for inspection, then deleted ...
-    pub retention: Duration,
-    /// ... and at most this many of them.
-    pub keep_sent: u64,
-}
-
-impl Default for RelayOptions {
-    fn default() -> Self {
-        Self {
-            batch_size: 256,
-            poll_interval: Duration::from_millis(200),
-            backoff_start: Duration::from_millis(50),
-            backoff_cap: Duration::from_secs(30),
-            publish_timeout: Duration::from_secs(10),
-            pass_spacing: Duration::from_millis(10),
-            retention: Duration::from_secs(3600),
-            keep_sent: 10_000,
-        }
-    }
-}
-
-/// A handle on a running relay: cheap to clone, kept in the service's state.
-#[derive(Clone)]
-pub struct Relay {
-    shared: Arc<Shared>,
-}
-
-struct Shared {
-    wake: Notify,
-    handle: Mutex<Option<JoinHandle<()>>>,
-}
-
-impl std::fmt::Debug for Relay {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Relay").finish_non_exhaustive()
-    }
-}
-
-impl Relay {
-    /// Asks for a pass now; call it after committing a transaction that enqueued events.
-    /// Wakes arriving during a pass are not lost: another pass follows.
-    pub fn wake(&self) {
-        self.shared.wake.notify_one();
-    }
-
-    /// The relay's task, to await it after shutdown fired (the first caller gets it).
-    pub fn take_handle(&self) -> Option<JoinHandle<()>> {
-        self.shared
-            .handle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take()
-    }
-}
-
-/// Starts the relay of `service`'s outbox with the default [`RelayOptions`]; it runs until
-/// `shutdown` fires.
-pub fn spawn_relay(
-    service: &'static str,
-    pool: AnyPool,
-    bus: Arc<dyn Bus>,
-    shutdown: CancellationToken,
-) -> Relay {
-    spawn_relay_with(service, pool, bus, shutdown, RelayOptions::default())
-}
-
-/// [`spawn_relay`] for a database that may not be reached and migrated yet
-/// ([`crate::db::Database::start`]): the handle exists at once (the service's state holds it,
-/// and wakes are kept), the first pass waits until the database is ready, instead of failing
-/// on a table the migrations have not created yet.
-pub fn spawn_relay_once_ready(
-    service: &'static str,
-    database: crate::db::Database,
-    bus: Arc<dyn Bus>,
-    shutdown: CancellationToken,
-) -> Relay {
-    let pool = database.pool().clone();
-    let ready = async move { database.wait_ready().await };
-    spawn_worker(service, pool, bus, shutdown, RelayOptions::default(), ready)
-}
-
-/// [`spawn_relay`] with explicit tuning.
-pub fn spawn_relay_with(
-    service: &'static str,
-    pool: AnyPool,
-    bus: Arc<dyn Bus>,
-    shutdown: CancellationToken,
-    options: RelayOptions,
-) -> Relay {
-    spawn_worker(
-        service,
-        pool,
-        bus,
-        shutdown,
-        options,
-        std::future::ready(()),
-    )
-}
-
 /// Starts the worker once `ready` completes (or never, if shutdown comes first).
-fn spawn_worker(
+pub(super) fn spawn_worker(
     service: &'static str,
     pool: AnyPool,
     bus: Arc<dyn Bus>,
@@ -472,7 +144,7 @@ impl Worker {
                         self.options.backoff_cap.min(Duration::from_secs(5)),
                     );
                     tracing::warn!(service = self.service, %error, ?delay, "outbox relay pass failed");
-                    Pass::Blocked(now_ms().saturating_add(millis(delay)))
+                    Pass::Blocked(now_millis().saturating_add(millis(delay)))
                 }
             };
             if failed_passes == 0 && last_cleanup.is_none_or(|at| at.elapsed() >= cleanup_every) {
@@ -492,7 +164,7 @@ impl Worker {
                 Pass::Busy => (self.options.poll_interval.min(BUSY_RETRY), false),
                 // Nothing can go out before the head row's retry time: new rows wait behind it.
                 Pass::Blocked(until) => (
-                    Duration::from_millis(u64::try_from(until - now_ms()).unwrap_or(0)),
+                    Duration::from_millis(u64::try_from(until - now_millis()).unwrap_or(0)),
                     false,
                 ),
             };
@@ -596,7 +268,7 @@ impl Worker {
     /// sent, since order is promised per key only (as the bus itself promises it). A row of
     /// the failed row's key never goes out before it.
     async fn publish<'b>(&self, pending: &'b Batch) -> Published<'b> {
-        let now = now_ms();
+        let now = now_millis();
         let mut outcome = Published::default();
         let due = match pending
             .rows
@@ -675,7 +347,7 @@ impl Worker {
             mut blocked,
         } = outcome;
         if let Some(conn) = conn.as_deref_mut() {
-            let sent_at = now_ms();
+            let sent_at = now_millis();
             mark_sent(conn, &sent, sent_at).await?;
             for (id, error) in &undecodable {
                 sqlx::query("UPDATE outbox SET sent_at = $1, last_error = $2 WHERE id = $3")
@@ -697,7 +369,7 @@ impl Worker {
                 self.options.backoff_start,
                 self.options.backoff_cap,
             );
-            let next_attempt_at = now_ms().saturating_add(millis(delay));
+            let next_attempt_at = now_millis().saturating_add(millis(delay));
             tracing::warn!(service = self.service, id = %row.id, topic = %row.topic, attempts, ?delay, %error, "publishing an outbox row failed; it will be retried");
             metrics::counter!("outbox_publish_failures_total", "service" => self.service)
                 .increment(1);
@@ -752,7 +424,7 @@ impl Worker {
 
     /// Deletes sent rows past the retention, and the oldest beyond `keep_sent`.
     async fn cleanup(&self) -> sqlx::Result<u64> {
-        let mut cutoff = now_ms().saturating_sub(millis(self.options.retention));
+        let mut cutoff = now_millis().saturating_sub(millis(self.options.retention));
         let boundary: Option<i64> = sqlx::query_scalar(
             "SELECT sent_at FROM outbox WHERE sent_at IS NOT NULL \
              ORDER BY sent_at DESC LIMIT 1 OFFSET $1",
@@ -904,6 +576,9 @@ fn random_unit() -> f64 {
 mod tests {
     use serde_json::json;
 
+    use tokio::task::JoinHandle;
+
+    use super::super::{SQLITE_TABLE, enqueue, spawn_relay_with};
     use super::*;
 
     #[test]
@@ -971,7 +646,7 @@ mod tests {
             _topic: &'a str,
             _key: &'a str,
             event: &'a Event,
-        ) -> futures::future::BoxFuture<'a, Result<(), super::super::PublishError>> {
+        ) -> futures::future::BoxFuture<'a, Result<(), crate::events::PublishError>> {
             let label = event.data["label"].as_str().unwrap().to_owned();
             let (gate, settled) = tokio::sync::oneshot::channel();
             self.gates.lock().unwrap().insert(label.clone(), gate);
@@ -980,7 +655,7 @@ mod tests {
                 settled
                     .await
                     .unwrap_or_else(|_| Err("gate dropped".to_owned()))
-                    .map_err(super::super::PublishError)
+                    .map_err(crate::events::PublishError)
             })
         }
 
@@ -988,7 +663,7 @@ mod tests {
             &self,
             _topic: &str,
             _group: &str,
-            _handler: Arc<dyn super::super::Handler>,
+            _handler: Arc<dyn crate::events::Handler>,
             _shutdown: CancellationToken,
         ) -> JoinHandle<()> {
             tokio::spawn(async {})
