@@ -11,7 +11,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 need oha "cargo install oha --locked"
 DURATION=${1:-20}
-build
+build --features kafka,otlp
 RUN="bench$(date +%s)"
 export PROFILE=release DB_PREFIX="$RUN" MICROSHOP_KAFKA_NAMESPACE="$RUN." DATA_DIR="$WORK/data"
 export BASE_PORT=$((20000 + RANDOM % 20000)) MICROSHOP_PAYMENTS_DECLINE_RATE=0 MICROSHOP_LOG=warn

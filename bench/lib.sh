@@ -20,7 +20,7 @@ need() {
 }
 
 build() {
-  (cd "$ROOT" && cargo build --release --locked -q -p microshop)
+  (cd "$ROOT" && cargo build --release --locked -q -p microshop "$@")
 }
 
 free_port() {

@@ -44,9 +44,9 @@ DATA_DIR="${DATA_DIR:-data/distributed}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/microshop-target}"
 
 if [ "$PROFILE" = release ]; then
-  cargo build --release -p microshop --locked
+  cargo build --release -p microshop --locked --features kafka,otlp
 else
-  cargo build -p microshop --locked
+  cargo build -p microshop --locked --features kafka,otlp
 fi
 BIN="$CARGO_TARGET_DIR/$PROFILE/microshop"
 

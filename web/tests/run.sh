@@ -27,8 +27,9 @@ if [ ! -d node_modules ] || [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" 
   echo "$want" > "$stamp"
 fi
 
-echo "== cargo build -p microshop"
-(cd "$root" && cargo build -p microshop --locked)
+# With the features CI tests with, so CI reuses what its test run compiled.
+echo "== cargo build -p microshop --all-features"
+(cd "$root" && cargo build -p microshop --locked --all-features)
 
 export MICROSHOP_BINARY="$CARGO_TARGET_DIR/debug/microshop"
 # Ignore the downloads playwright would offer: the browser is Debian's.

@@ -85,7 +85,7 @@ pub async fn ensure_admin(
 /// 144 random bits as 24 base64url characters.
 fn random_password() -> anyhow::Result<Password> {
     let mut bytes = [0u8; 18];
-    aws_lc_rs::rand::fill(&mut bytes)
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
         .map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
     Ok(Password::parse(base64url(&bytes))?)
 }

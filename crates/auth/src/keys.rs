@@ -16,13 +16,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures::future::BoxFuture;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use platform::Claims;
 use platform::auth::{ACCESS_TOKEN_TYPE, Jwk, JwkSet, KeySource};
+use ring::signature::{Ed25519KeyPair, KeyPair};
 
 use crate::storage::{Storage, StoredKey, millis, now_millis};
 use crate::tokens::base64url;
@@ -122,7 +122,8 @@ impl KeyRing {
         let der = STANDARD
             .decode(&stored.private_key)
             .context("a stored signing key is not base64")?;
-        Ed25519KeyPair::from_pkcs8(&der)
+        // Lenient on the PKCS#8 version: a key stored by an earlier build may be v1.
+        Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
             .map_err(|error| anyhow::anyhow!("a stored signing key is unreadable: {error}"))?;
         let key = EncodingKey::from_ed_der(&der);
         let mut current = self
@@ -152,7 +153,7 @@ pub async fn rotate(storage: &Storage, retention: Duration) -> anyhow::Result<St
 
 /// A new Ed25519 key pair, its id being the RFC 7638 thumbprint of the public key.
 fn generate() -> anyhow::Result<StoredKey> {
-    let random = aws_lc_rs::rand::SystemRandom::new();
+    let random = ring::rand::SystemRandom::new();
     let pkcs8 = Ed25519KeyPair::generate_pkcs8(&random)
         .map_err(|_| anyhow::anyhow!("generating an Ed25519 key failed"))?;
     let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
@@ -170,7 +171,7 @@ fn generate() -> anyhow::Result<StoredKey> {
 /// RFC 7638 JWK thumbprint of an Ed25519 public key (RFC 8037 §2 lists its members).
 fn thumbprint(x: &str) -> String {
     let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
+    let digest = ring::digest::digest(&ring::digest::SHA256, canonical.as_bytes());
     base64url(digest.as_ref())
 }
 

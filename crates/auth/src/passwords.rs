@@ -69,7 +69,7 @@ impl Passwords {
             dummy: StoredHash::new(String::new()),
         };
         let mut throwaway = [0u8; 32];
-        aws_lc_rs::rand::fill(&mut throwaway)
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut throwaway)
             .map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
         let throwaway = Password::parse(crate::tokens::base64url(&throwaway))?;
         passwords.dummy = passwords.hash(&throwaway).await?;
@@ -79,7 +79,7 @@ impl Passwords {
     /// Hashes a new password with a fresh random salt.
     pub async fn hash(&self, password: &Password) -> anyhow::Result<StoredHash> {
         let mut salt = [0u8; 16];
-        aws_lc_rs::rand::fill(&mut salt)
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut salt)
             .map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
         let password = password.expose().to_owned();
         let argon2 = self.argon2.clone();

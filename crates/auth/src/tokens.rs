@@ -49,7 +49,7 @@ pub struct NewRefreshToken {
 impl NewRefreshToken {
     pub fn generate() -> anyhow::Result<Self> {
         let mut bytes = [0u8; REFRESH_TOKEN_BYTES];
-        aws_lc_rs::rand::fill(&mut bytes)
+        ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
             .map_err(|_| anyhow::anyhow!("the system random generator failed"))?;
         let token = base64url(&bytes);
         let hash = hash_refresh_token(&token);
@@ -66,7 +66,7 @@ impl std::fmt::Debug for NewRefreshToken {
 /// The storage key of a refresh token: hex SHA-256. The token has 256 bits of entropy, so a
 /// plain (unsalted, fast) hash is enough to make the stored value useless to a thief.
 pub fn hash_refresh_token(token: &str) -> String {
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes());
+    let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
     digest
         .as_ref()
         .iter()

@@ -18,8 +18,6 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use axum::Router;
 use axum::routing::any;
 use base64::Engine;
@@ -28,6 +26,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use platform::auth::{ACCESS_TOKEN_TYPE, Claims, DEFAULT_ISSUER, Jwk, JwkSet, KeySource};
 use platform::http::{Readiness, service_app};
 use platform::{Role, Verifier};
+use ring::rand::SystemRandom;
+use ring::signature::{Ed25519KeyPair, KeyPair};
 use tokio_util::sync::CancellationToken;
 
 struct StaticKeys(JwkSet);

@@ -16,7 +16,6 @@ use anyhow::Context;
 use axum::Router;
 use platform::auth::{HttpRevocationSource, InternalToken};
 use platform::events::Bus;
-use platform::events::kafka::KafkaBus;
 use platform::events::memory::MemoryBus;
 use platform::server::{self, Running};
 use platform::{ServiceEnv, ServiceUrls, Verifier, Wiring};
@@ -199,15 +198,30 @@ fn event_bus(settings: &Settings, client_id: &str) -> anyhow::Result<Arc<dyn Bus
         .as_deref()
         .is_some_and(|b| !b.trim().is_empty())
     {
-        let bus = KafkaBus::new(&settings.kafka, client_id)?;
-        tracing::info!(brokers = ?settings.kafka.brokers, namespace = %settings.kafka.namespace, "events go through Kafka");
-        Ok(Arc::new(bus))
+        kafka_bus(settings, client_id)
     } else {
         if client_id != "microshop" {
             tracing::warn!("no --kafka-brokers: this service's events stay in its own process");
         }
         Ok(Arc::new(MemoryBus::new()))
     }
+}
+
+#[cfg(feature = "kafka")]
+fn kafka_bus(settings: &Settings, client_id: &str) -> anyhow::Result<Arc<dyn Bus>> {
+    let bus = platform::events::kafka::KafkaBus::new(&settings.kafka, client_id)?;
+    tracing::info!(brokers = ?settings.kafka.brokers, namespace = %settings.kafka.namespace, "events go through Kafka");
+    Ok(Arc::new(bus))
+}
+
+/// Unreachable from the binary, whose settings refuse `--kafka-brokers` without the feature;
+/// a caller building [`Settings`] by hand gets the same answer.
+#[cfg(not(feature = "kafka"))]
+fn kafka_bus(_: &Settings, _: &str) -> anyhow::Result<Arc<dyn Bus>> {
+    Err(
+        MissingSetting("--kafka-brokers needs a binary built with `--features kafka`".to_owned())
+            .into(),
+    )
 }
 
 /// A setting that `serve` mode needs and was not given: the binary exits 64.

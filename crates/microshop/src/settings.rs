@@ -483,13 +483,44 @@ pub fn parse(args: Vec<OsString>) -> Result<Invocation, UsageError> {
         },
     };
     let cli = Cli::from_arg_matches(&matches).map_err(|error| UsageError(error.to_string()))?;
-    Ok(match cli.command {
+    let invocation = match cli.command {
         None => Invocation::Up(cli.settings),
         Some(Command::Up(settings)) => Invocation::Up(*settings),
         Some(Command::Serve { service, settings }) => Invocation::Serve(service, *settings),
         Some(Command::Auth(AuthCommand::RotateKey(settings))) => Invocation::RotateKey(*settings),
         Some(Command::HealthCheck(check)) => Invocation::HealthCheck(*check),
-    })
+    };
+    match &invocation {
+        Invocation::Up(settings)
+        | Invocation::Serve(_, settings)
+        | Invocation::RotateKey(settings) => {
+            settings.needs_only(platform::events::kafka::AVAILABLE)?
+        }
+        Invocation::HealthCheck(_) => {}
+    }
+    Ok(invocation)
+}
+
+impl Settings {
+    /// Refuses a setting that needs a cargo feature this binary was built without, saying how
+    /// to get one that has it, rather than ignoring the setting (a distributed deployment whose
+    /// services silently kept their events to themselves).
+    fn needs_only(&self, kafka_compiled: bool) -> Result<(), UsageError> {
+        let wants_kafka = self
+            .kafka
+            .brokers
+            .as_deref()
+            .is_some_and(|brokers| !brokers.trim().is_empty());
+        if wants_kafka && !kafka_compiled {
+            return Err(UsageError(
+                "error: --kafka-brokers (MICROSHOP_KAFKA_BROKERS) needs Kafka support, which this \
+                 binary was built without: build it with `cargo build --release --features kafka` \
+                 (the Docker image and scripts/distributed.sh do)"
+                    .to_owned(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The settings file named on the command line (`--config F` or `--config=F`) or in the
@@ -637,6 +668,32 @@ mod tests {
         };
         assert_eq!(service, Service::Auth);
         assert_eq!(settings.ports.auth_port, 0);
+    }
+
+    #[test]
+    fn kafka_brokers_need_a_binary_built_with_kafka() {
+        let Invocation::Serve(_, settings) = parse(args(&[
+            "microshop",
+            "serve",
+            "orders",
+            "--kafka-brokers",
+            "kafka-1:9092",
+        ]))
+        .unwrap_or_else(|error| panic!("this test binary has Kafka: {}", error.0)) else {
+            panic!("expected serve");
+        };
+        let error = settings.needs_only(false).unwrap_err();
+        assert!(error.0.contains("--kafka-brokers"), "{}", error.0);
+        assert!(error.0.contains("--features kafka"), "{}", error.0);
+        assert!(settings.needs_only(true).is_ok());
+
+        let Invocation::Up(embedded) = parse(args(&["microshop"])).unwrap() else {
+            panic!("expected up");
+        };
+        assert!(
+            embedded.needs_only(false).is_ok(),
+            "embedded mode needs no Kafka"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@
 
 use std::time::Duration;
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
+use ring::rand::{SecureRandom, SystemRandom};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 

@@ -20,8 +20,10 @@
 //! bound holds while auth answers.
 
 use std::collections::HashMap;
+
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
+use subtle::ConstantTimeEq;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
@@ -146,7 +148,7 @@ pub struct HttpKeySource {
 impl HttpKeySource {
     /// `auth_base_url` is auth's base URL, such as `http://127.0.0.1:8001`.
     pub fn new(auth_base_url: &str) -> Self {
-        let client = reqwest::Client::builder()
+        let client = crate::client::http_builder()
             .connect_timeout(Duration::from_secs(1))
             .timeout(Duration::from_secs(5))
             .pool_idle_timeout(crate::server::CLIENT_POOL_IDLE_TIMEOUT)
@@ -229,7 +231,7 @@ pub struct HttpRevocationSource {
 impl HttpRevocationSource {
     /// `auth_base_url` is auth's base URL, such as `http://127.0.0.1:8001`.
     pub fn new(auth_base_url: &str, token: InternalToken) -> Self {
-        let client = reqwest::Client::builder()
+        let client = crate::client::http_builder()
             .connect_timeout(Duration::from_secs(1))
             .timeout(Duration::from_secs(5))
             .pool_idle_timeout(crate::server::CLIENT_POOL_IDLE_TIMEOUT)
@@ -816,10 +818,10 @@ impl InternalToken {
 
     /// 256 random bits, base64url.
     pub fn random() -> Self {
-        use aws_lc_rs::rand::SecureRandom;
         use base64::Engine;
+        use ring::rand::SecureRandom;
         let mut bytes = [0u8; 32];
-        aws_lc_rs::rand::SystemRandom::new()
+        ring::rand::SystemRandom::new()
             .fill(&mut bytes)
             .expect("the system random source works");
         Self::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
@@ -835,7 +837,7 @@ impl InternalToken {
     /// token).
     pub fn forwarding_proof(&self) -> http::HeaderValue {
         use base64::Engine;
-        let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+        let mut context = ring::digest::Context::new(&ring::digest::SHA256);
         context.update(b"microshop gateway forwarding proof\0");
         context.update(self.0.as_bytes());
         let digest = context.finish();
@@ -845,8 +847,7 @@ impl InternalToken {
 
     /// Constant-time comparison with a presented value.
     pub fn matches(&self, presented: &str) -> bool {
-        aws_lc_rs::constant_time::verify_slices_are_equal(self.0.as_bytes(), presented.as_bytes())
-            .is_ok()
+        bool::from(self.0.as_bytes().ct_eq(presented.as_bytes()))
     }
 }
 

@@ -27,6 +27,28 @@ use tracing::Instrument;
 use crate::auth::{INTERNAL_TOKEN_HEADER, InternalToken};
 use crate::resilience::{BreakerConfig, BreakerState, CircuitBreaker, retry_with_backoff};
 
+/// A reqwest client builder for every HTTP client of the process, the tests' included.
+///
+/// reqwest is built without a TLS crypto provider of its own (its default, aws-lc, is minutes of
+/// C to compile on every clean build), so the process's rustls provider is ring, installed here
+/// before the first client exists. A client built straight from `reqwest::Client::builder()`
+/// before this ran would panic.
+pub fn http_builder() -> reqwest::ClientBuilder {
+    static INSTALL: std::sync::Once = std::sync::Once::new();
+    INSTALL.call_once(|| {
+        // Err means another provider is installed already, which serves as well.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+    reqwest::Client::builder()
+}
+
+/// [`http_builder`] with reqwest's defaults.
+pub fn http_client() -> reqwest::Client {
+    http_builder()
+        .build()
+        .expect("the default client configuration is valid")
+}
+
 /// The first retry waits up to this long, the second up to twice as long, and so on.
 const RETRY_BASE: Duration = Duration::from_millis(50);
 
@@ -103,7 +125,7 @@ impl ServiceClient {
         let mut token = HeaderValue::from_str(internal_token.as_str())
             .expect("the internal token is a valid header value");
         token.set_sensitive(true);
-        let http = reqwest::Client::builder()
+        let http = http_builder()
             .connect_timeout(policy.connect_timeout)
             .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .tcp_nodelay(true)

@@ -14,6 +14,7 @@
 //! forget the metrics.
 
 use std::any::Any;
+
 use std::cell::Cell;
 use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
@@ -21,6 +22,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
+use subtle::ConstantTimeEq;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, MatchedPath, Request};
@@ -584,8 +586,7 @@ impl ProxyTrust {
         else {
             return false;
         };
-        aws_lc_rs::constant_time::verify_slices_are_equal(expected.as_bytes(), presented.as_bytes())
-            .is_ok()
+        bool::from(expected.as_bytes().ct_eq(presented.as_bytes()))
     }
 
     /// The client's address for a request from `peer` with `headers`.

@@ -27,7 +27,6 @@ pub enum LogFormat {
 /// and [`crate::traces::flush`] before exiting.
 pub fn init(format: LogFormat, service_name: &str) -> Result<(), crate::traces::TracesError> {
     use tracing_subscriber::Layer;
-    use tracing_subscriber::filter::LevelFilter;
     use tracing_subscriber::layer::SubscriberExt;
     use tracing_subscriber::util::SubscriberInitExt;
 
@@ -35,18 +34,7 @@ pub fn init(format: LogFormat, service_name: &str) -> Result<(), crate::traces::
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info,sqlx=warn,hyper=warn,tower_http=warn".to_owned());
     let filter = EnvFilter::try_new(&filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let (tracer, export) = crate::traces::exporting_tracer(service_name)?.unzip();
-    // Spans become OpenTelemetry spans only when they are exported; the extra bookkeeping
-    // (timings, events copied into spans) would otherwise be paid for nothing. The log filter
-    // does not apply to them: quieter logs must not mean fewer traces.
-    let traces = tracer.map(|tracer| {
-        tracing_opentelemetry::layer()
-            .with_tracer(tracer)
-            .with_tracked_inactivity(false)
-            .with_threads(false)
-            .with_level(false)
-            .with_filter(LevelFilter::INFO)
-    });
+    let (traces, export) = crate::traces::exporting_layer(service_name)?.unzip();
     // Logs go to stderr, so stdout stays for what the seeds ask to see there (the banner, the
     // notifier's lines); colours only on a terminal, they cost a lot per line otherwise.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());

@@ -9,13 +9,13 @@ pub mod proxy;
 
 use std::sync::{Arc, Mutex};
 
-use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use base64::Engine;
 use futures::future::BoxFuture;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use platform::auth::{ACCESS_TOKEN_TYPE, InternalToken, Jwk, JwkSet, KeySource};
 use platform::events::memory::MemoryBus;
 use platform::{Claims, Role, ServiceUrls, Verifier, Wiring};
+use ring::signature::{Ed25519KeyPair, KeyPair};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -44,7 +44,7 @@ impl Default for TestKeys {
 
 impl TestKeys {
     pub fn new() -> Self {
-        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let rng = ring::rand::SystemRandom::new();
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("key generation works");
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("fresh key parses");
         let kid = Uuid::now_v7().to_string();

@@ -58,7 +58,7 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
         platform::server::spawn("agenda", listener, router, wiring.shutdown.clone()).unwrap();
     TestApp {
         address: format!("http://{}", running.addr),
-        client: reqwest::Client::builder()
+        client: platform::client::http_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),

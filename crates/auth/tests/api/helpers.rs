@@ -121,7 +121,7 @@ async fn start(
             .unwrap();
     Ok(TestApp {
         address: format!("http://{}", running.addr),
-        client: reqwest::Client::builder()
+        client: platform::client::http_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),
@@ -360,7 +360,7 @@ impl TestApp {
 
 /// Signs a JWT by hand, so tests can write headers jsonwebtoken would refuse to produce.
 pub fn sign_ed25519(header: &Value, claims: &Value, pkcs8: &[u8]) -> String {
-    use aws_lc_rs::signature::Ed25519KeyPair;
+    use ring::signature::Ed25519KeyPair;
     let signing_input = format!(
         "{}.{}",
         URL_SAFE_NO_PAD.encode(header.to_string()),

@@ -147,8 +147,7 @@ async fn only_the_sha256_of_a_refresh_token_is_stored() {
         .await
         .unwrap();
 
-    let expected =
-        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, session.refresh_token.as_bytes());
+    let expected = ring::digest::digest(&ring::digest::SHA256, session.refresh_token.as_bytes());
     let expected: String = expected
         .as_ref()
         .iter()

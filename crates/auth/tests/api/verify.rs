@@ -165,8 +165,7 @@ async fn bad_tokens(app: &TestApp, session: &Session) -> Vec<(&'static str, Stri
 
     // Signed by a key auth never published, under auth's own kid.
     let rogue =
-        aws_lc_rs::signature::Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new())
-            .unwrap();
+        ring::signature::Ed25519KeyPair::generate_pkcs8(&ring::rand::SystemRandom::new()).unwrap();
     let wrong_key = sign_ed25519(&header, &claims, rogue.as_ref());
     let mut rogue_header = header.clone();
     rogue_header["kid"] = json!("no-such-key");

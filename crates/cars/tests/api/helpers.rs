@@ -72,7 +72,7 @@ impl TestApp {
             platform::server::spawn("cars", listener, router, wiring.shutdown.clone()).unwrap();
         Some(Self {
             address: format!("http://{}", running.addr),
-            client: reqwest::Client::new(),
+            client: platform::client::http_client(),
             admin: keys.admin(),
             keys,
             database_url,

@@ -350,7 +350,7 @@ async fn clients_that_give_up_before_the_answer_do_not_open_the_breaker() {
         .await;
     // Ten clients give up on a slow answer (as a load generator stopping, or a browser
     // navigating away, does); the instance did nothing wrong.
-    let impatient = reqwest::Client::builder()
+    let impatient = platform::client::http_builder()
         .timeout(Duration::from_millis(100))
         .build()
         .unwrap();

@@ -10,8 +10,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -25,6 +23,8 @@ use http_body_util::BodyExt;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use platform::auth::{ACCESS_TOKEN_TYPE, Claims, DEFAULT_ISSUER, Jwk, JwkSet, KeySource};
 use platform::{Role, Verifier};
+use ring::rand::SystemRandom;
+use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde_json::{Value, json};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -520,7 +520,7 @@ impl GatewaySetup {
         let running =
             platform::server::spawn_with("gateway", listener, app, shutdown.clone(), options)
                 .unwrap();
-        let client = reqwest::Client::builder()
+        let client = platform::client::http_builder()
             .no_proxy()
             .timeout(Duration::from_secs(20))
             .build()

@@ -1,11 +1,11 @@
 //! The edge's token check: every kind of bad token is refused before any service sees it, and
 //! the public routes stay public.
 
-use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use reqwest::Method;
+use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::json;
 
 use crate::support::{FakeUpstream, GatewaySetup, TestKeys, assert_problem};

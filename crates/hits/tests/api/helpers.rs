@@ -94,7 +94,7 @@ async fn start(config: Config, dir: Arc<TempDir>) -> TestApp {
         platform::server::spawn("hits", listener, router, wiring.shutdown.clone()).unwrap();
     TestApp {
         address: format!("http://{}", running.addr),
-        client: reqwest::Client::builder()
+        client: platform::client::http_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),

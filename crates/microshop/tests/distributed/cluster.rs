@@ -301,7 +301,7 @@ impl Cluster {
         }
         Some(Self {
             processes,
-            client: reqwest::Client::builder()
+            client: platform::client::http_builder()
                 .timeout(Duration::from_secs(20))
                 .build()
                 .expect("a client"),
@@ -495,7 +495,7 @@ impl Cluster {
 
 /// Waits until `base/health/ready` answers 200.
 pub async fn wait_ready(base: &str) {
-    let client = reqwest::Client::new();
+    let client = platform::client::http_client();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         if let Ok(response) = client

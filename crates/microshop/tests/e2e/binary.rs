@@ -88,7 +88,7 @@ fn wait_exit(child: &mut Child, limit: Duration) -> std::process::ExitStatus {
 #[tokio::test]
 async fn up_on_port_zero_answers_health_within_two_seconds() {
     let running = start_up();
-    let client = reqwest::Client::new();
+    let client = platform::client::http_client();
     loop {
         let response = client
             .get(format!("{}/health", running.gateway))
@@ -114,7 +114,7 @@ async fn up_on_port_zero_answers_health_within_two_seconds() {
 async fn sigterm_finishes_in_flight_requests_and_exits_zero() {
     let mut running = start_up();
     let password = std::fs::read_to_string(running.data.path().join("admin-password")).unwrap();
-    let client = reqwest::Client::new();
+    let client = platform::client::http_client();
     let url = format!("{}/auth/login", running.gateway);
     // Logins hash a password on a bounded pool, so a batch of them stays in flight a while.
     let in_flight: Vec<_> = (0..8)
@@ -236,7 +236,7 @@ async fn health_check_exits_zero_when_the_service_is_ready_and_one_otherwise() {
     let running = start_up();
     let ready_url = format!("{}/health/ready", running.gateway);
     let port = running.gateway.rsplit(':').next().unwrap().to_owned();
-    let client = reqwest::Client::new();
+    let client = platform::client::http_client();
     let deadline = Instant::now() + Duration::from_secs(5);
     while client.get(&ready_url).send().await.map(|r| r.status()).ok()
         != Some(reqwest::StatusCode::OK)

@@ -17,6 +17,7 @@ mod metrics;
 mod neighbours;
 mod oauth;
 mod openapi;
+#[cfg(feature = "otlp")]
 #[path = "../support/otlp.rs"]
 mod otlp;
 mod outages;
@@ -25,4 +26,5 @@ mod readme;
 mod shop;
 mod side;
 mod stack;
+#[cfg(feature = "otlp")]
 mod traces;

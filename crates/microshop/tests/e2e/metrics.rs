@@ -38,7 +38,7 @@ impl Shop {
         };
         Self {
             stack: Some(Stack::start(&settings).await.unwrap()),
-            client: reqwest::Client::new(),
+            client: platform::client::http_client(),
             data,
         }
     }

@@ -63,7 +63,7 @@ async fn readiness(client: &reqwest::Client, base: &str) -> (u16, Value) {
 
 #[tokio::test]
 async fn a_service_told_only_auths_port_verifies_its_tokens_and_reports_the_jwks() {
-    let client = reqwest::Client::new();
+    let client = platform::client::http_client();
     let auth = Served::start(
         "auth",
         &[

@@ -41,7 +41,7 @@ impl TestStack {
             gateway: stack.gateway_url(),
             auth: format!("http://{}", stack.addr(Service::Auth).unwrap()),
             stack: Some(stack),
-            client: reqwest::Client::new(),
+            client: platform::client::http_client(),
             data,
             _scratch: scratch,
         }
@@ -195,8 +195,8 @@ async fn bad_tokens_are_refused_by_the_gateway_and_by_the_service_directly() {
     )
     .unwrap();
     // A well-formed token signed by a key auth never published.
-    let rng = aws_lc_rs::rand::SystemRandom::new();
-    let pkcs8 = aws_lc_rs::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+    let rng = ring::rand::SystemRandom::new();
+    let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
     let mut foreign_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
     foreign_header.kid = Some("not-a-real-kid".into());
     foreign_header.typ = Some("at+jwt".into());

@@ -33,7 +33,7 @@ async fn each_span_of_the_embedded_stack_is_exported_as_its_own_service() {
         ("OTEL_BSP_SCHEDULE_DELAY", "200".to_owned()),
         ("MICROSHOP_PAYMENTS_DECLINE_RATE", "0".to_owned()),
     ]);
-    let client = reqwest::Client::new();
+    let client = platform::client::http_client();
     let gateway = &running.gateway;
     let password = std::fs::read_to_string(running.data.path().join("admin-password")).unwrap();
 

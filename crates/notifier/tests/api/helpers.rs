@@ -73,7 +73,7 @@ async fn start(
     let running = platform::server::spawn("notifier", listener, router, shutdown.clone()).unwrap();
     TestApp {
         address: format!("http://{}", running.addr),
-        client: reqwest::Client::new(),
+        client: platform::client::http_client(),
         bus,
         keys,
         config,

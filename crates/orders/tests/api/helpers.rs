@@ -204,7 +204,7 @@ pub async fn spawn_with(options: Options) -> Stack {
         products,
         payments,
         users,
-        client: reqwest::Client::new(),
+        client: platform::client::http_client(),
         admin: keys.admin(),
         internal_token: wiring.internal_token.clone(),
         keys,

@@ -83,7 +83,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         platform::server::spawn("payments", listener, router, wiring.shutdown.clone()).unwrap();
     TestApp {
         address: format!("http://{}", running.addr),
-        client: reqwest::Client::new(),
+        client: platform::client::http_client(),
         internal_token: wiring.internal_token.as_str().to_owned(),
         admin: keys.admin(),
         customer: keys.user("alice"),
@@ -245,5 +245,8 @@ pub async fn assert_invalid_field(response: Response, field: &str) -> Value {
 
 /// A client that gives up after `timeout`, for calls that may never be answered.
 pub fn impatient_client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder().timeout(timeout).build().unwrap()
+    platform::client::http_builder()
+        .timeout(timeout)
+        .build()
+        .unwrap()
 }

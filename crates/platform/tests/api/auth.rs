@@ -2,7 +2,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use axum::Router;
 use axum::extract::FromRef;
 use axum::routing::get;
@@ -12,6 +11,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use platform::auth::{ACCESS_TOKEN_TYPE, Jwk, JwkSet, KeySource, TokenError};
 use platform::http::Readiness;
 use platform::{AuthUser, Claims, Role, Verifier};
+use ring::signature::{Ed25519KeyPair, KeyPair};
 use uuid::Uuid;
 
 use crate::{spawn, spawn_with};
@@ -26,7 +26,7 @@ struct TestKey {
 
 impl TestKey {
     fn new(kid: &str) -> Self {
-        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let rng = ring::rand::SystemRandom::new();
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
         Self {

@@ -178,7 +178,7 @@ async fn a_handler_that_never_answers_is_dropped_and_answered_503_at_the_respons
         ..LIMITS
     };
     let server = server_with(limits).await;
-    let client = reqwest::Client::new();
+    let client = platform::client::http_client();
     let started = Instant::now();
     let response = tokio::time::timeout(
         Duration::from_secs(10),
@@ -220,7 +220,7 @@ async fn a_handler_that_never_answers_is_dropped_and_answered_503_at_the_respons
 #[tokio::test]
 async fn a_streaming_response_keeps_its_connection_past_the_idle_timeout() {
     let server = server().await;
-    let client = reqwest::Client::new();
+    let client = platform::client::http_client();
     let mut response = client
         .get(format!("http://{}/stream", server.addr))
         .send()
@@ -240,7 +240,7 @@ async fn a_streaming_response_keeps_its_connection_past_the_idle_timeout() {
 #[tokio::test]
 async fn requests_on_a_busy_keep_alive_connection_are_all_answered() {
     let server = server().await;
-    let client = reqwest::Client::new();
+    let client = platform::client::http_client();
     for _ in 0..5 {
         let answer = client
             .get(format!("http://{}/hello", server.addr))

@@ -45,7 +45,7 @@ pub async fn spawn_with(
     platform::server::spawn_with("test", listener, app, shutdown.clone(), options).unwrap();
     TestService {
         url: format!("http://{addr}"),
-        client: reqwest::Client::new(),
+        client: platform::client::http_client(),
         _shutdown: shutdown.drop_guard(),
     }
 }

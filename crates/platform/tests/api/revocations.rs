@@ -4,7 +4,6 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::routing::get;
@@ -17,6 +16,7 @@ use platform::auth::{
 };
 use platform::http::Readiness;
 use platform::{AuthUser, Claims, Role, Verifier};
+use ring::signature::{Ed25519KeyPair, KeyPair};
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
@@ -33,7 +33,7 @@ struct Key {
 
 impl Key {
     fn new() -> Self {
-        let rng = aws_lc_rs::rand::SystemRandom::new();
+        let rng = ring::rand::SystemRandom::new();
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
         let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
         let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(pair.public_key());

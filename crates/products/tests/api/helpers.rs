@@ -195,7 +195,7 @@ async fn start(
     .unwrap();
     TestApp {
         address: format!("http://{}", running.addr),
-        client: reqwest::Client::builder()
+        client: platform::client::http_builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap(),

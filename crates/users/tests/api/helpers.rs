@@ -84,7 +84,7 @@ pub async fn spawn_app_on(database_url: Option<String>) -> TestApp {
         platform::server::spawn("users", listener, router, wiring.shutdown.clone()).unwrap();
     TestApp {
         address: format!("http://{}", running.addr),
-        client: reqwest::Client::new(),
+        client: platform::client::http_client(),
         admin: keys.admin(),
         keys,
         wiring,

@@ -2,6 +2,7 @@
 //! outbox and its relay, idempotent consumption, and the in-process bus.
 
 mod consumer;
+#[cfg(feature = "kafka")]
 mod kafka_bus;
 mod memory_bus;
 mod outbox;

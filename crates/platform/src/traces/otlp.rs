@@ -1,21 +1,6 @@
-//! Distributed traces: one trace per request across every service it touches, exported over
-//! OTLP when an operator asks for it.
-//!
-//! The request's `tracing` spans are the trace's spans (the OpenTelemetry layer installed by
-//! [`crate::telemetry::init`] turns them into OpenTelemetry spans), so there is one
-//! instrumentation, not two. The trace crosses processes in the W3C `traceparent` header: each
-//! service continues the trace of an incoming request ([`continue_from_headers`]), puts it on
-//! the calls it makes ([`inject_current`], used by [`crate::client::ServiceClient`] and the
-//! gateway's proxy), and on the events it emits ([`current_traceparent`], stored in the outbox
-//! with the event, carried as a Kafka header); a consumer continues the trace of the event it
-//! handles. So gateway → orders → products/payments → Kafka → notifier is one trace id.
-//!
-//! Export is off unless `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`)
-//! names a collector: then spans are batched and sent over OTLP/HTTP, protobuf by default or
-//! JSON with `OTEL_EXPORTER_OTLP_PROTOCOL=http/json` (the standard variables; `grpc` is refused
-//! at start rather than silently not exported). Off, no OpenTelemetry layer is installed, no
-//! trace context is built and nothing is injected: tracing costs nothing when nobody collects
-//! traces. A `traceparent` sent by a client then passes through the gateway unchanged.
+//! The OpenTelemetry half of [`super`], behind the cargo feature `otlp`: the SDK, the OTLP
+//! exporter and W3C trace-context propagation. Without the feature, `super::off` stands in: no
+//! span is exported and no trace context is read or written, as when export is not configured.
 //!
 //! The exporter runs on the SDK's own thread; its HTTP requests are handed to the service's
 //! tokio runtime through [`RuntimeHttpClient`], so there is one HTTP stack (reqwest) in the
@@ -34,7 +19,7 @@
 //! and drops the attribute. Spans of the process's own service (in `serve` mode, all of them),
 //! or of none, keep the process's resource, where `OTEL_SERVICE_NAME` still wins.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
@@ -48,101 +33,27 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{
-    BatchSpanProcessor, SdkTracer, SdkTracerProvider, SpanData, SpanExporter, SpanProcessor,
+    BatchSpanProcessor, SdkTracerProvider, SpanData, SpanExporter, SpanProcessor,
 };
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
-/// Whether spans are exported: set once, when the exporter is installed.
-static EXPORTING: AtomicBool = AtomicBool::new(false);
+use super::{EXPORTING, OtlpProtocol, OtlpSettings, TracesError, is_exporting};
 
 /// The provider, kept to flush the last spans at exit.
 static PROVIDER: OnceLock<SdkTracerProvider> = OnceLock::new();
 
-/// Where and how spans are sent, from the standard OpenTelemetry variables.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OtlpSettings {
-    /// The full URL spans are posted to (`…/v1/traces`).
-    pub traces_url: String,
-    pub protocol: OtlpProtocol,
-}
-
-/// The OTLP/HTTP encodings this build speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OtlpProtocol {
-    Protobuf,
-    Json,
-}
-
-/// A tracing setting that cannot work; the process refuses to start with it.
-#[derive(Debug, thiserror::Error)]
-pub enum TracesError {
-    #[error(
-        "OTEL_EXPORTER_OTLP_PROTOCOL={0:?} is not supported: use http/protobuf (the default) or http/json, on the collector's OTLP/HTTP port (4318)"
-    )]
-    Protocol(String),
-    #[error("OTLP endpoint {url:?} is not a URL: {reason}")]
-    Endpoint { url: String, reason: String },
-    #[error("cannot start the OTLP exporter: {0}")]
-    Exporter(String),
-}
-
-impl OtlpSettings {
-    /// Reads `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or `OTEL_EXPORTER_OTLP_ENDPOINT`
-    /// (`/v1/traces` appended) and `OTEL_EXPORTER_OTLP_[TRACES_]PROTOCOL`. `None` when no
-    /// endpoint is set; an empty value counts as unset, as the specification says.
-    pub fn from_env() -> Result<Option<Self>, TracesError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Option<Self>, TracesError> {
-        let set = |name: &str| get(name).filter(|value| !value.trim().is_empty());
-        let traces_url = match (
-            set("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
-            set("OTEL_EXPORTER_OTLP_ENDPOINT"),
-        ) {
-            (Some(url), _) => url.trim().to_owned(),
-            (None, Some(base)) => format!("{}/v1/traces", base.trim().trim_end_matches('/')),
-            (None, None) => return Ok(None),
-        };
-        let parsed = reqwest::Url::parse(&traces_url).map_err(|error| TracesError::Endpoint {
-            url: traces_url.clone(),
-            reason: error.to_string(),
-        })?;
-        if !matches!(parsed.scheme(), "http" | "https") {
-            return Err(TracesError::Endpoint {
-                url: traces_url,
-                reason: "the scheme must be http or https".to_owned(),
-            });
-        }
-        let protocol = match set("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
-            .or_else(|| set("OTEL_EXPORTER_OTLP_PROTOCOL"))
-            .as_deref()
-            .map(str::trim)
-        {
-            None | Some("http/protobuf") => OtlpProtocol::Protobuf,
-            Some("http/json") => OtlpProtocol::Json,
-            Some(other) => return Err(TracesError::Protocol(other.to_owned())),
-        };
-        Ok(Some(Self {
-            traces_url,
-            protocol,
-        }))
-    }
-}
-
-/// Builds the exporting tracer when the environment asks for export (see the module docs), and
-/// remembers that spans are exported. `service_name` is the process's resource's `service.name`
-/// unless `OTEL_SERVICE_NAME` says otherwise; spans of other services get resources of their
-/// own. Must run inside the tokio runtime that will carry the export requests.
-pub(crate) fn exporting_tracer(
+/// The exporting layer (see [`super::exporting_layer`]): spans of the process's service under
+/// its resource, spans of other services under resources of their own.
+pub(super) fn exporting_layer(
     service_name: &str,
-) -> Result<Option<(SdkTracer, OtlpSettings)>, TracesError> {
-    let Some(settings) = OtlpSettings::from_env()? else {
-        return Ok(None);
-    };
+    settings: OtlpSettings,
+) -> Result<Option<super::ExportLayer>, TracesError> {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::filter::LevelFilter;
+
     let runtime = tokio::runtime::Handle::try_current()
         .map_err(|_| TracesError::Exporter("no tokio runtime to send spans with".to_owned()))?;
-    let http = reqwest::Client::builder()
+    let http = crate::client::http_builder()
         .timeout(Duration::from_secs(10))
         .build()
         .map_err(|error| TracesError::Exporter(error.to_string()))?;
@@ -169,7 +80,17 @@ pub(crate) fn exporting_tracer(
     if PROVIDER.set(provider).is_ok() {
         EXPORTING.store(true, Ordering::Release);
     }
-    Ok(Some((tracer, settings)))
+    // Spans become OpenTelemetry spans only when they are exported; the extra bookkeeping
+    // (timings, events copied into spans) would otherwise be paid for nothing. The log filter
+    // does not apply to them: quieter logs must not mean fewer traces.
+    let layer = tracing_opentelemetry::layer()
+        .with_tracer(tracer)
+        .with_tracked_inactivity(false)
+        .with_threads(false)
+        .with_level(false)
+        .with_filter(LevelFilter::INFO)
+        .boxed();
+    Ok(Some((layer, settings)))
 }
 
 /// Where spans go: what every service's exporter is built from.
@@ -328,12 +249,6 @@ impl SpanExporter for ExportByService {
     }
 }
 
-/// Whether spans are exported; when not, trace context is neither read nor written.
-#[inline]
-pub fn is_exporting() -> bool {
-    EXPORTING.load(Ordering::Relaxed)
-}
-
 /// Sends the spans still buffered (at most a few seconds' worth); call once at exit.
 pub fn flush() {
     if let Some(provider) = PROVIDER.get() {
@@ -483,56 +398,6 @@ impl opentelemetry_http::HttpClient for RuntimeHttpClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn settings(vars: &[(&str, &str)]) -> Result<Option<OtlpSettings>, TracesError> {
-        OtlpSettings::from_lookup(|name| {
-            vars.iter()
-                .find(|(key, _)| *key == name)
-                .map(|(_, value)| (*value).to_owned())
-        })
-    }
-
-    #[test]
-    fn no_endpoint_or_an_empty_one_means_no_export() {
-        assert_eq!(settings(&[]).unwrap(), None);
-        assert_eq!(
-            settings(&[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")]).unwrap(),
-            None
-        );
-    }
-
-    #[test]
-    fn the_base_endpoint_gets_the_traces_path_and_the_signal_endpoint_is_kept() {
-        let base = settings(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")])
-            .unwrap()
-            .unwrap();
-        assert_eq!(base.traces_url, "http://collector:4318/v1/traces");
-        assert_eq!(base.protocol, OtlpProtocol::Protobuf);
-        let signal = settings(&[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://ignored:4318"),
-            (
-                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-                "https://x.example/otlp",
-            ),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
-        ])
-        .unwrap()
-        .unwrap();
-        assert_eq!(signal.traces_url, "https://x.example/otlp");
-        assert_eq!(signal.protocol, OtlpProtocol::Json);
-    }
-
-    #[test]
-    fn unsupported_protocols_and_bad_urls_are_refused_with_the_reason() {
-        let grpc = settings(&[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-        ])
-        .unwrap_err();
-        assert!(grpc.to_string().contains("http/protobuf"), "{grpc}");
-        let bad = settings(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318")]).unwrap_err();
-        assert!(bad.to_string().contains("collector:4318"), "{bad}");
-    }
 
     #[test]
     fn a_service_s_resource_is_the_process_s_under_the_service_s_name() {
