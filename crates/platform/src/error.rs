@@ -57,7 +57,7 @@ pub mod __private {
 /// `fn problem(self) -> Problem`, convertible from every [`CommonError`] cause and an axum
 /// response.
 ///
-/// ```ignore
+/// ```text
 /// #[derive(Debug, thiserror::Error)]
 /// pub enum CarsError {
 ///     #[error("no such car")]

@@ -78,7 +78,7 @@ pub struct Migrations {
 /// folders, embedded at compile time (`sqlx::migrate!`, relative to the crate's manifest), so
 /// every service declares its schema the same way:
 ///
-/// ```ignore
+/// ```text
 /// pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
 /// ```
 #[macro_export]
