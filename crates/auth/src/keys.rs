@@ -19,7 +19,6 @@ use anyhow::Context;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use futures::future::BoxFuture;
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use platform::Claims;
 use platform::auth::{ACCESS_TOKEN_TYPE, Jwk, JwkSet, KeySource};
 use ring::signature::{Ed25519KeyPair, KeyPair};
@@ -33,7 +32,7 @@ const CLOCK_SKEW_MARGIN: Duration = Duration::from_secs(10);
 
 struct Loaded {
     kid: String,
-    key: EncodingKey,
+    key: Arc<Ed25519KeyPair>,
     loaded_at: Instant,
 }
 
@@ -84,10 +83,8 @@ impl KeyRing {
     /// Signs an access token with the current key.
     pub async fn sign(&self, claims: &Claims) -> anyhow::Result<String> {
         let (kid, key) = self.current_key().await?;
-        let mut header = Header::new(Algorithm::EdDSA);
-        header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
-        header.kid = Some(kid);
-        jsonwebtoken::encode(&header, claims, &key).context("signing an access token failed")
+        platform::jws::sign(&key, &kid, ACCESS_TOKEN_TYPE, claims)
+            .context("signing an access token failed")
     }
 
     /// The public keys verifiers must know: current and recently superseded.
@@ -102,7 +99,7 @@ impl KeyRing {
         })
     }
 
-    async fn current_key(&self) -> anyhow::Result<(String, EncodingKey)> {
+    async fn current_key(&self) -> anyhow::Result<(String, Arc<Ed25519KeyPair>)> {
         {
             let current = self
                 .current
@@ -123,9 +120,10 @@ impl KeyRing {
             .decode(&stored.private_key)
             .context("a stored signing key is not base64")?;
         // Lenient on the PKCS#8 version: a key stored by an earlier build may be v1.
-        Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
-            .map_err(|error| anyhow::anyhow!("a stored signing key is unreadable: {error}"))?;
-        let key = EncodingKey::from_ed_der(&der);
+        let key = Arc::new(
+            Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
+                .map_err(|error| anyhow::anyhow!("a stored signing key is unreadable: {error}"))?,
+        );
         let mut current = self
             .current
             .lock()

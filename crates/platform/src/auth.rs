@@ -26,16 +26,18 @@ use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 use anyhow::Context;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use tokio_util::sync::CancellationToken;
 
 use axum::extract::{FromRef, FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use futures::future::BoxFuture;
 use http::header;
-use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::jws::{self, JwsError};
 use crate::problem::Problem;
 
 /// The `typ` header of access tokens (RFC 9068).
@@ -304,6 +306,16 @@ pub enum TokenError {
     Revoked,
 }
 
+impl From<JwsError> for TokenError {
+    fn from(error: JwsError) -> Self {
+        match error {
+            JwsError::Malformed => TokenError::Malformed,
+            JwsError::WrongAlgorithm => TokenError::WrongAlgorithm,
+            JwsError::BadSignature => TokenError::BadSignature,
+        }
+    }
+}
+
 impl From<TokenError> for Problem {
     fn from(error: TokenError) -> Self {
         match error {
@@ -324,6 +336,13 @@ impl From<TokenError> for Problem {
     }
 }
 
+/// How far past `exp` a token is still accepted, for clocks that disagree a little.
+const EXPIRY_LEEWAY_SECS: i64 = 5;
+
+/// The length of an Ed25519 public key (RFC 8032 §5.1.5); a JWKS entry of another length is
+/// ignored.
+const ED25519_PUBLIC_KEY_LEN: usize = 32;
+
 /// How many verified tokens are remembered at most.
 const CACHE_CAPACITY: usize = 100_000;
 
@@ -331,7 +350,8 @@ const CACHE_CAPACITY: usize = 100_000;
 const REFETCH_INTERVAL: Duration = Duration::from_secs(5);
 
 struct KeyState {
-    keys: HashMap<String, DecodingKey>,
+    /// Ed25519 public keys (32 bytes) by `kid`.
+    keys: HashMap<String, Arc<[u8]>>,
     last_fetch: Option<Instant>,
     /// Why the last fetch failed; `None` after a success (or before any fetch).
     last_error: Option<String>,
@@ -534,39 +554,35 @@ impl Verifier {
         if let Some(claims) = self.cached(token, now) {
             return Ok(claims);
         }
-        let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Malformed)?;
-        if header.alg != Algorithm::EdDSA {
+        let parsed = jws::parse(token)?;
+        let header = parsed.header();
+        if header.alg != jws::ALGORITHM {
             return Err(TokenError::WrongAlgorithm);
         }
         if header.typ.as_deref() != Some(ACCESS_TOKEN_TYPE) {
             return Err(TokenError::Malformed);
         }
-        let kid = header.kid.ok_or(TokenError::Malformed)?;
-        let key = match self.key(&kid) {
+        let kid = header.kid.as_deref().ok_or(TokenError::Malformed)?;
+        let key = match self.key(kid) {
             Some(key) => key,
             None => {
                 self.refetch().await?;
-                self.key(&kid).ok_or(TokenError::UnknownKey)?
+                self.key(kid).ok_or(TokenError::UnknownKey)?
             }
         };
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.set_issuer(&[&self.issuer]);
+        // `exp`, `iss`, `sub` and `iat` are required: a token without one does not parse.
+        let claims: Claims = parsed.verify(&key)?;
+        if claims.exp.saturating_add(EXPIRY_LEEWAY_SECS) < now {
+            return Err(TokenError::Expired);
+        }
+        if claims.iss != self.issuer {
+            return Err(TokenError::WrongIssuer);
+        }
         // Checked when present, not required: tokens minted before `aud` existed stay valid.
-        validation.set_audience(&[AUDIENCE]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub", "iat"]);
-        validation.leeway = 5;
-        let data = jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|error| {
-            use jsonwebtoken::errors::ErrorKind;
-            match error.kind() {
-                ErrorKind::ExpiredSignature => TokenError::Expired,
-                ErrorKind::InvalidSignature => TokenError::BadSignature,
-                ErrorKind::InvalidIssuer => TokenError::WrongIssuer,
-                ErrorKind::InvalidAudience => TokenError::WrongAudience,
-                ErrorKind::InvalidAlgorithm => TokenError::WrongAlgorithm,
-                _ => TokenError::Malformed,
-            }
-        })?;
-        let claims = Arc::new(data.claims);
+        if claims.aud.as_deref().is_some_and(|aud| aud != AUDIENCE) {
+            return Err(TokenError::WrongAudience);
+        }
+        let claims = Arc::new(claims);
         self.remember(token, claims.clone(), now);
         Ok(claims)
     }
@@ -594,7 +610,7 @@ impl Verifier {
         cache.insert(token.to_owned(), claims);
     }
 
-    fn key(&self, kid: &str) -> Option<DecodingKey> {
+    fn key(&self, kid: &str) -> Option<Arc<[u8]>> {
         let state = self
             .keys
             .read()
@@ -664,9 +680,11 @@ impl Verifier {
                     .iter()
                     .filter(|jwk| jwk.kty == "OKP" && jwk.crv == "Ed25519")
                     .filter_map(|jwk| {
-                        DecodingKey::from_ed_components(&jwk.x)
+                        URL_SAFE_NO_PAD
+                            .decode(&jwk.x)
                             .ok()
-                            .map(|key| (jwk.kid.clone(), key))
+                            .filter(|key| key.len() == ED25519_PUBLIC_KEY_LEN)
+                            .map(|key| (jwk.kid.clone(), Arc::from(key)))
                     })
                     .collect();
                 let mut state = self
@@ -818,13 +836,12 @@ impl InternalToken {
 
     /// 256 random bits, base64url.
     pub fn random() -> Self {
-        use base64::Engine;
         use ring::rand::SecureRandom;
         let mut bytes = [0u8; 32];
         ring::rand::SystemRandom::new()
             .fill(&mut bytes)
             .expect("the system random source works");
-        Self::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+        Self::new(URL_SAFE_NO_PAD.encode(bytes))
     }
 
     pub fn as_str(&self) -> &str {
@@ -836,12 +853,11 @@ impl InternalToken {
     /// but that (presenting it does not open the internal routes, and it does not reveal the
     /// token).
     pub fn forwarding_proof(&self) -> http::HeaderValue {
-        use base64::Engine;
         let mut context = ring::digest::Context::new(&ring::digest::SHA256);
         context.update(b"microshop gateway forwarding proof\0");
         context.update(self.0.as_bytes());
         let digest = context.finish();
-        let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest.as_ref());
+        let text = URL_SAFE_NO_PAD.encode(digest.as_ref());
         http::HeaderValue::from_str(&text).expect("base64url is a valid header value")
     }
 

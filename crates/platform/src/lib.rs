@@ -15,6 +15,7 @@ pub mod events;
 pub mod files;
 pub mod http;
 pub mod json;
+pub mod jws;
 pub mod metrics;
 pub mod millis;
 pub mod money;

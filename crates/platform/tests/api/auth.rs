@@ -49,6 +49,14 @@ impl TestKey {
         header.typ = Some(ACCESS_TOKEN_TYPE.to_owned());
         jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(&self.pkcs8)).unwrap()
     }
+
+    /// Signs any JSON body under any `typ`, for claims a [`Claims`] cannot lack.
+    fn sign_json(&self, body: &serde_json::Value, typ: &str) -> String {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        header.typ = Some(typ.to_owned());
+        jsonwebtoken::encode(&header, body, &EncodingKey::from_ed_der(&self.pkcs8)).unwrap()
+    }
 }
 
 /// Serves a changeable key set and counts fetches; `away` makes auth unreachable.
@@ -103,6 +111,67 @@ async fn a_valid_token_verifies_and_is_cached() {
     assert_eq!(*verifier.verify(&token).await.unwrap(), expected);
     assert_eq!(*verifier.verify(&token).await.unwrap(), expected);
     assert_eq!(keys.fetches.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn claims_are_checked_after_the_signature() {
+    let key = TestKey::new("k1");
+    let (verifier, _) = verifier_with(&key);
+
+    // Expiry has 5 s of leeway for clocks that disagree, no more.
+    assert!(verifier.verify(&key.sign(&claims(-2))).await.is_ok());
+    assert_eq!(
+        verifier.verify(&key.sign(&claims(-8))).await.unwrap_err(),
+        TokenError::Expired
+    );
+
+    // exp, iss, sub and iat are required; a well-signed token without one is malformed.
+    for missing in ["exp", "iss", "sub", "iat"] {
+        let mut body = serde_json::to_value(claims(60)).unwrap();
+        body.as_object_mut().unwrap().remove(missing);
+        assert_eq!(
+            verifier
+                .verify(&key.sign_json(&body, ACCESS_TOKEN_TYPE))
+                .await
+                .unwrap_err(),
+            TokenError::Malformed,
+            "without {missing}"
+        );
+    }
+    // An identity token, or a plain JWT, is not an access token (RFC 9068 §4: typ at+jwt).
+    let body = serde_json::to_value(claims(60)).unwrap();
+    for typ in ["JWT", "id+jwt"] {
+        assert_eq!(
+            verifier
+                .verify(&key.sign_json(&body, typ))
+                .await
+                .unwrap_err(),
+            TokenError::Malformed,
+            "typ {typ}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn jwks_entries_that_are_not_ed25519_public_keys_are_ignored() {
+    let key = TestKey::new("k1");
+    let keys = Keys::default();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    keys.set.lock().unwrap().keys.extend([
+        // Too short, not base64url, and an EC key under the Ed25519 key's kid.
+        Jwk::ed25519("k1", b64.encode(&key.public[..31])),
+        Jwk::ed25519("k1", "***"),
+        Jwk {
+            kty: "EC".into(),
+            crv: "P-256".into(),
+            ..key.jwk()
+        },
+    ]);
+    let verifier = Verifier::new(ISSUER, keys.clone());
+    assert_eq!(
+        verifier.verify(&key.sign(&claims(60))).await.unwrap_err(),
+        TokenError::UnknownKey
+    );
 }
 
 #[tokio::test]
