@@ -25,7 +25,7 @@ use crate::error::AgendaError;
 use platform::millis::parse_uuid;
 
 /// The agenda's schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: db::Migrations = platform::migrations!();
+pub const MIGRATIONS: db::Migrations = platform::migrations!["0001_agenda"];
 
 /// The columns an [`AgendaEvent`] is read from, as one literal (sqlx takes only static SQL).
 macro_rules! columns {

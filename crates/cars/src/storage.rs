@@ -23,7 +23,7 @@ use platform::millis::from_millis;
 pub use platform::millis::now_millis;
 
 /// The cars schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: db::Migrations = platform::migrations!();
+pub const MIGRATIONS: db::Migrations = platform::migrations!["0001_cars"];
 
 /// The columns every car query reads.
 const COLUMNS: &str = "id, brand, model, year, color, owner_id, created_at, updated_at";

@@ -16,7 +16,11 @@ use crate::domain::{Notification, Page};
 use platform::millis::{from_millis, parse_uuid, to_millis};
 
 /// The notifier's schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations![
+    "0001_notifier",
+    "0002_agenda_notifications",
+    "0003_notification_details"
+];
 
 /// `SELECT <every column a Notification needs> FROM notifications <rest>`, as one literal
 /// (sqlx takes only static SQL).

@@ -17,7 +17,7 @@ use crate::error::PaymentsError;
 use platform::millis::{from_millis, now_millis, parse_uuid, to_millis};
 
 /// The payments schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations!["0001_payments"];
 
 /// The columns [`payment_from_row`] reads, spelled once.
 macro_rules! select_payment {

@@ -24,7 +24,7 @@ use platform::millis::from_millis;
 pub use platform::millis::now_millis;
 
 /// The users schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations!["0001_users", "0002_outbox"];
 
 /// The columns every profile query reads, as a literal (sqlx takes only `'static` SQL).
 macro_rules! columns {

@@ -20,7 +20,12 @@ pub use sessions::{Consumed, RefreshTokenState};
 pub use users::{Account, Credentials};
 
 /// Auth's schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations![
+    "0001_auth",
+    "0002_outbox",
+    "0003_registration_throttle",
+    "0004_account_deletion"
+];
 
 /// The auth database.
 #[derive(Debug, Clone)]

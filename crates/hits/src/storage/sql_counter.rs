@@ -17,7 +17,7 @@ use crate::domain::Hits;
 use crate::error::HitsError;
 
 /// The hits schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations!["0001_hits"];
 
 /// The row the API counts in.
 const COUNTER_NAME: &str = "hits";

@@ -14,6 +14,7 @@ mod deletion;
 mod deploy;
 mod hardening;
 mod metrics;
+mod migrations;
 mod neighbours;
 mod oauth;
 mod openapi;

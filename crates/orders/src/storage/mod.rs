@@ -31,7 +31,7 @@ use platform::millis::parse_uuid;
 pub use platform::millis::{from_millis, millis, now_millis, to_millis};
 
 /// Orders' schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
+pub const MIGRATIONS: platform::db::Migrations = platform::migrations!["0001_orders"];
 
 /// The orders database.
 #[derive(Debug, Clone)]

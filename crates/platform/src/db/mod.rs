@@ -23,7 +23,7 @@
 //! need it, and keeps trying in the background. A database lost later is seen per request:
 //! [`is_unavailable`] tells the services' error mappings to answer 503 rather than 500.
 //!
-//! The module is split by concern: [`pool`] opens pools (per-connection settings, migrations),
+//! The module is split by concern: [`migrations`] embeds each service's schema, [`pool`] opens pools (per-connection settings, migrations),
 //! [`start`] makes a service's database usable and keeps trying while it cannot be reached,
 //! [`unavailable`] tells an outage from a fault and answers each, [`usage`] reports pool usage
 //! to `/metrics`, and [`writes`] serialises SQLite writers. Everything is re-exported here, so
@@ -31,14 +31,14 @@
 
 use std::path::Path;
 
-use sqlx::migrate::Migrator;
-
+pub mod migrations;
 pub mod pool;
 pub mod start;
 pub mod unavailable;
 pub mod usage;
 pub mod writes;
 
+pub use migrations::{MigrationFile, Migrations};
 pub use pool::connect;
 pub use start::{Database, RETRY_AFTER_SECS};
 pub use unavailable::{
@@ -65,32 +65,6 @@ impl Engine {
             anyhow::bail!("unsupported database URL scheme (use sqlite:// or postgres://)")
         }
     }
-}
-
-/// A service's migrations for each engine.
-#[derive(Debug, Clone, Copy)]
-pub struct Migrations {
-    pub sqlite: &'static Migrator,
-    pub postgres: &'static Migrator,
-}
-
-/// The [`Migrations`] of the calling crate: its `migrations/sqlite` and `migrations/postgres`
-/// folders, embedded at compile time (`sqlx::migrate!`, relative to the crate's manifest), so
-/// every service declares its schema the same way:
-///
-/// ```text
-/// pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
-/// ```
-#[macro_export]
-macro_rules! migrations {
-    () => {{
-        static SQLITE: ::sqlx::migrate::Migrator = ::sqlx::migrate!("migrations/sqlite");
-        static POSTGRES: ::sqlx::migrate::Migrator = ::sqlx::migrate!("migrations/postgres");
-        $crate::db::Migrations {
-            sqlite: &SQLITE,
-            postgres: &POSTGRES,
-        }
-    }};
 }
 
 /// The SQLite URL of a service's file under `data_dir`, created if missing.
@@ -174,10 +148,7 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let data = root.path().join("data");
         let url = service_url(None, &data, "private").unwrap();
-        let migrations = Migrations {
-            sqlite: &EMPTY,
-            postgres: &EMPTY,
-        };
+        let migrations = Migrations::NONE;
         let pool = connect(&url, 2, migrations).await.unwrap();
         sqlx::query("CREATE TABLE t (x INTEGER)")
             .execute(&pool)
@@ -198,10 +169,7 @@ mod tests {
     async fn a_sqlite_file_that_cannot_be_opened_stops_the_start() {
         let database =
             Database::open("sqlite:///nonexistent-directory/x/service.db?mode=rwc", 2).unwrap();
-        let migrations = Migrations {
-            sqlite: &EMPTY,
-            postgres: &EMPTY,
-        };
+        let migrations = Migrations::NONE;
         let started = database
             .start(
                 migrations,
@@ -212,8 +180,6 @@ mod tests {
         assert!(started.is_err());
         assert!(!database.is_ready());
     }
-
-    static EMPTY: Migrator = Migrator::DEFAULT;
 
     /// The value of the `db_pool_*` sample of `service` with `state` (`None`: the gauge without
     /// a state) in a Prometheus text.
@@ -230,10 +196,7 @@ mod tests {
     #[tokio::test]
     async fn pool_usage_is_read_at_each_scrape_and_does_not_keep_the_pool_alive() {
         let dir = tempfile::tempdir().unwrap();
-        let migrations = Migrations {
-            sqlite: &EMPTY,
-            postgres: &EMPTY,
-        };
+        let migrations = Migrations::NONE;
         let pool = connect(&sqlite_url(dir.path(), "pool-usage"), 3, migrations)
             .await
             .unwrap();

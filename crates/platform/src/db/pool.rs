@@ -79,11 +79,8 @@ pub(super) async fn migrate(
     engine: Engine,
     migrations: Migrations,
 ) -> anyhow::Result<()> {
-    let migrator = match engine {
-        Engine::Sqlite => migrations.sqlite,
-        Engine::Postgres => migrations.postgres,
-    };
-    migrator
+    migrations
+        .migrator(engine)?
         .run(pool)
         .await
         .context("database migrations failed")?;

@@ -144,9 +144,9 @@ impl Database {
             self.reach.send_replace(Reach::Ready);
             return Ok(());
         }
-        let migrator = migrations.postgres;
+        let migrator = Arc::new(migrations.migrator(Engine::Postgres)?);
         let first =
-            tokio::time::timeout(FIRST_ATTEMPT_TIMEOUT, bring_up(&self.pool, migrator)).await;
+            tokio::time::timeout(FIRST_ATTEMPT_TIMEOUT, bring_up(&self.pool, &migrator)).await;
         let error = match first {
             Ok(Ok(())) => match prepare().await {
                 Ok(()) => {
@@ -254,7 +254,7 @@ impl Database {
 
 /// One attempt to make a PostgreSQL database usable: a connection of its own first (a pool
 /// would hide why it cannot connect behind its timeout), then the migrations.
-async fn bring_up(pool: &AnyPool, migrator: &'static Migrator) -> anyhow::Result<()> {
+async fn bring_up(pool: &AnyPool, migrator: &Migrator) -> anyhow::Result<()> {
     let options = pool.connect_options();
     let connection = tokio::time::timeout(CONNECT_TIMEOUT, options.connect())
         .await
@@ -273,7 +273,7 @@ async fn bring_up(pool: &AnyPool, migrator: &'static Migrator) -> anyhow::Result
 /// attempt already failed, and [`Database::failed`] scheduled the next one.
 async fn keep_trying<F, Fut>(
     database: Database,
-    migrator: &'static Migrator,
+    migrator: Arc<Migrator>,
     prepare: F,
     shutdown: tokio_util::sync::CancellationToken,
     mut wait: Duration,
@@ -287,7 +287,7 @@ async fn keep_trying<F, Fut>(
             () = shutdown.cancelled() => return,
             outcome = async {
                 tokio::time::sleep(wait).await;
-                bring_up(&database.pool, migrator).await?;
+                bring_up(&database.pool, &migrator).await?;
                 prepare().await
             } => outcome,
         };

@@ -18,7 +18,8 @@ pub use products::Product;
 pub use reservations::{Reservation, Reserved, ReservedLine};
 
 /// The products schema for each engine, applied by [`platform::db::connect`].
-pub const MIGRATIONS: platform::db::Migrations = platform::migrations!();
+pub const MIGRATIONS: platform::db::Migrations =
+    platform::migrations!["0001_products", "0002_categories_and_images"];
 
 /// The products database.
 #[derive(Debug, Clone)]

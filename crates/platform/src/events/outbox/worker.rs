@@ -670,16 +670,12 @@ mod tests {
         }
     }
 
-    static NO_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate::Migrator::DEFAULT;
-
     async fn outbox_with(events: &[(&str, &str)]) -> (tempfile::TempDir, AnyPool) {
         let dir = tempfile::tempdir().unwrap();
         let url = crate::db::sqlite_url(dir.path(), "outbox");
-        let none = crate::db::Migrations {
-            sqlite: &NO_MIGRATIONS,
-            postgres: &NO_MIGRATIONS,
-        };
-        let pool = crate::db::connect(&url, 4, none).await.unwrap();
+        let pool = crate::db::connect(&url, 4, crate::db::Migrations::NONE)
+            .await
+            .unwrap();
         sqlx::raw_sql(SQLITE_TABLE).execute(&pool).await.unwrap();
         for (key, label) in events {
             let event = Event::new("/test", "thing.happened", *key, json!({ "label": label }));

@@ -21,16 +21,10 @@ use platform::events::{
     Bus, Event, Handler, PublishError, consumer as consumer_api, outbox as outbox_api,
 };
 use sqlx::AnyPool;
-use sqlx::migrate::Migrator;
 use tokio_util::sync::CancellationToken;
 
-static NO_MIGRATIONS: Migrator = Migrator::DEFAULT;
-
 /// The tables come from the DDL constants services copy into their migrations.
-const NONE: Migrations = Migrations {
-    sqlite: &NO_MIGRATIONS,
-    postgres: &NO_MIGRATIONS,
-};
+const NONE: Migrations = Migrations::NONE;
 
 /// A SQLite database in a temporary folder, opened as services open theirs.
 pub struct TestDb {
