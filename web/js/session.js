@@ -138,7 +138,10 @@ class Session extends EventTarget {
     sessionStorage.setItem(REFRESH_KEY, tokens.refresh_token);
     const claims = claimsOf(tokens.access_token);
     this.#user = { id: claims.sub, name: claims.name, role: claims.role };
-    const lifetime = Math.max(1, Number(tokens.expires_in) || 60) * 1000;
+    // The token's `exp` is its whole-second `iat` plus the lifetime, so it can come up to a
+    // second before receipt + expires_in: count from a second earlier, or a renewal scheduled
+    // for just before the end comes after the server has ended the token's stream.
+    const lifetime = Math.max(500, Math.max(1, Number(tokens.expires_in) || 60) * 1000 - 1000);
     this.#lifetime = lifetime;
     this.#expiresAt = Date.now() + lifetime;
     this.#schedule(lifetime - Math.min(30000, lifetime / 4));
